@@ -1,0 +1,172 @@
+// Package celbridge holds the domain types shared by every part of celbridge: a CEL row as
+// FreePBX stores it, and the Binotel-format event that the CRM receives. It imports nothing
+// of ours; poller, mapper, store and crm all depend on it and never on each other.
+package celbridge
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CELRow is one row of FreePBX's asteriskcdrdb.cel table. Text columns that are NULL in the
+// database arrive as "". EventTime is the row's eventtime read in mysql.timezone; it is the
+// zero time when the column held no valid date.
+type CELRow struct {
+	ID          int64     `json:"id" db:"id"`
+	EventType   string    `json:"eventtype" db:"eventtype"`
+	EventTime   time.Time `json:"eventtime" db:"eventtime"`
+	CIDName     string    `json:"cid_name,omitempty" db:"cid_name"`
+	CIDNum      string    `json:"cid_num,omitempty" db:"cid_num"`
+	CIDANI      string    `json:"cid_ani,omitempty" db:"cid_ani"`
+	CIDRDNIS    string    `json:"cid_rdnis,omitempty" db:"cid_rdnis"`
+	CIDDNID     string    `json:"cid_dnid,omitempty" db:"cid_dnid"`
+	Exten       string    `json:"exten,omitempty" db:"exten"`
+	Context     string    `json:"context,omitempty" db:"context"`
+	ChanName    string    `json:"channame" db:"channame"`
+	AppName     string    `json:"appname,omitempty" db:"appname"`
+	AppData     string    `json:"appdata,omitempty" db:"appdata"`
+	AccountCode string    `json:"accountcode,omitempty" db:"accountcode"`
+	UniqueID    string    `json:"uniqueid" db:"uniqueid"`
+	LinkedID    string    `json:"linkedid" db:"linkedid"`
+	Peer        string    `json:"peer,omitempty" db:"peer"`
+	UserDefType string    `json:"userdeftype,omitempty" db:"userdeftype"`
+	Extra       string    `json:"extra,omitempty" db:"extra"`
+}
+
+// Request types, Binotel's requestType values.
+const (
+	Received    = "receivedTheCall"
+	Answered    = "answeredTheCall"
+	Transferred = "transferredTheCall"
+	Hangup      = "hangupTheCall"
+)
+
+// Call types, Binotel's callType values.
+const (
+	Incoming = 0
+	Outgoing = 1
+)
+
+// Dispositions sent in hangupTheCall.
+const (
+	DispAnswer      = "ANSWER"
+	DispNoAnswer    = "NOANSWER"
+	DispCancel      = "CANCEL"
+	DispBusy        = "BUSY"
+	DispChanUnavail = "CHANUNAVAIL"
+	DispCongestion  = "CONGESTION"
+	DispVoicemail   = "VM"
+	DispTransfer    = "TRANSFER"
+)
+
+// Event is one state a call reached, as the CRM will receive it. The mapper fills it in;
+// Fields turns it into the ordered form fields of DESIGN §1.
+type Event struct {
+	// LinkedID is the Asterisk linkedid of the call (the CEL grouping key).
+	LinkedID string `json:"linkedid"`
+	// GeneralCallID is the id sent to the CRM, the same for every event of the call.
+	GeneralCallID string `json:"generalCallID"`
+	// RequestType is one of Received, Answered, Transferred, Hangup.
+	RequestType string `json:"requestType"`
+	// Seq tells apart repeated events of one type within a call (transferredTheCall 1, 2, …);
+	// it is 0 for the others.
+	Seq int `json:"seq,omitempty"`
+	// CallType is Incoming or Outgoing.
+	CallType int `json:"callType"`
+
+	DIDNumber      string `json:"didNumber,omitempty"`
+	ExternalNumber string `json:"externalNumber,omitempty"`
+	InternalNumber string `json:"internalNumber,omitempty"`
+	Billsec        int    `json:"billsec,omitempty"`
+	Disposition    string `json:"disposition,omitempty"`
+
+	// CELID is the id of the CEL row that decided this event; FirstCELID the first CEL id of
+	// the call. Both are bookkeeping for the store and explain, never sent.
+	CELID      int64     `json:"celID"`
+	FirstCELID int64     `json:"firstCELID"`
+	Time       time.Time `json:"time"`
+	// Rule says in words why the event was produced (shown by explain, never sent).
+	Rule string `json:"rule,omitempty"`
+}
+
+// Field is one form field; a slice of them keeps Binotel's field order, which url.Values loses.
+type Field struct {
+	Name, Value string
+}
+
+// Fields returns the form fields of e in the order DESIGN §1 gives. companyID is omitted when
+// empty.
+func (e Event) Fields(companyID string) []Field {
+	var f []Field
+	add := func(name, value string) { f = append(f, Field{name, value}) }
+	ct := strconv.Itoa(e.CallType)
+	switch e.RequestType {
+	case Received, Answered:
+		if e.CallType == Incoming {
+			add("didNumber", e.DIDNumber)
+		}
+		add("externalNumber", e.ExternalNumber)
+		add("internalNumber", e.InternalNumber)
+		add("generalCallID", e.GeneralCallID)
+		add("callType", ct)
+	case Transferred:
+		add("internalNumber", e.InternalNumber)
+		add("generalCallID", e.GeneralCallID)
+	case Hangup:
+		add("generalCallID", e.GeneralCallID)
+		add("billsec", strconv.Itoa(e.Billsec))
+		add("disposition", e.Disposition)
+	}
+	if companyID != "" {
+		add("companyID", companyID)
+	}
+	add("requestType", e.RequestType)
+	return f
+}
+
+// IdempotencyKey is the value of the Idempotency-Key header and the outbox's unique key:
+// <generalCallID>-<requestType>[-n].
+func (e Event) IdempotencyKey() string {
+	k := e.GeneralCallID + "-" + e.RequestType
+	if e.Seq > 0 {
+		k += "-" + strconv.Itoa(e.Seq)
+	}
+	return k
+}
+
+// EncodeForm encodes fields as application/x-www-form-urlencoded, keeping their order.
+func EncodeForm(fields []Field) string {
+	var b strings.Builder
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(f.Name))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(f.Value))
+	}
+	return b.String()
+}
+
+// DigitsOnly returns s with every non-digit removed: the default generalCallID of a linkedid
+// ("1732600000.45" → "173260000045").
+func DigitsOnly(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Delivery is one outbox entry due to be sent: the event, the outbox row's id and how many
+// attempts were made before.
+type Delivery struct {
+	ID       int64
+	Event    Event
+	Attempts int
+}
