@@ -1,0 +1,203 @@
+// Package crm delivers Binotel-format call events to the CRM: Client sends one event as a
+// form-encoded POST, and Dispatcher drains the store's outbox with retries, strict order within
+// a call and parallelism across calls.
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/celbridge/celbridge"
+)
+
+// DefaultTimeout is the per-request timeout used when Client.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+const (
+	contentType = "application/x-www-form-urlencoded; charset=utf-8"
+	// maxDrain bounds how much of a response body is read before the connection is reused;
+	// a longer body costs the connection instead of an unbounded read.
+	maxDrain = 64 << 10
+	// maxErrBody is how much of a non-2xx body a StatusError keeps.
+	maxErrBody = 512
+)
+
+// Client pushes events to the CRM's Binotel endpoint
+// (POST https://<crm>/api/Binotel/Push). The zero value is not usable: set URL. A Client is
+// safe for concurrent use; do not change its fields after the first Push.
+type Client struct {
+	// URL is the endpoint. Userinfo and query values are redacted in every error.
+	URL string
+	// CompanyID is sent as companyID; omitted when empty.
+	CompanyID string
+	// Headers are added to every request (e.g. Authorization). Their values are secrets and
+	// are never logged nor put in errors.
+	Headers map[string]string
+	// HTTP is the client used; nil means a shared client that follows redirects only to the
+	// same host, so Headers never reach another server.
+	HTTP *http.Client
+	// Timeout bounds one request, response body included; zero means DefaultTimeout.
+	Timeout time.Duration
+	// Version goes into the User-Agent "celbridge/<Version>"; empty means "dev".
+	Version string
+
+	once sync.Once
+	dflt *http.Client
+}
+
+// Validate checks that URL is an absolute http(s) URL, without revealing it in the error.
+func (c *Client) Validate() error {
+	_, err := c.endpoint()
+	return err
+}
+
+// Push sends e and returns nil when the CRM answered 2xx. A non-2xx answer is returned as a
+// *StatusError (IsPermanent tells whether retrying can help); network errors and timeouts are
+// returned wrapped, with the URL redacted.
+func (c *Client) Push(ctx context.Context, e celbridge.Event) error {
+	u, err := c.endpoint()
+	if err != nil {
+		return err
+	}
+	timeout := c.timeout()
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := c.newRequest(rctx, u, e)
+	if err != nil {
+		return err
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return transportError(ctx, u, timeout, err)
+	}
+	return readResponse(resp)
+}
+
+// newRequest builds the POST for e: ordered Binotel fields, Idempotency-Key and headers.
+func (c *Client) newRequest(ctx context.Context, u *url.URL, e celbridge.Event) (*http.Request, error) {
+	body := celbridge.EncodeForm(e.Fields(c.CompanyID))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(body))
+	if err != nil {
+		// The error text of NewRequest may quote the URL; do not pass it on.
+		return nil, fmt.Errorf("build request for %s: invalid request", RedactURL(u))
+	}
+	for name, value := range c.Headers {
+		req.Header.Set(name, value)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Idempotency-Key", e.IdempotencyKey())
+	req.Header.Set("User-Agent", "celbridge/"+c.version())
+	return req, nil
+}
+
+// readResponse turns the CRM's answer into nil or a *StatusError, and always drains (bounded)
+// and closes the body so the connection can be reused.
+func readResponse(resp *http.Response) error {
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+		return nil
+	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain-maxErrBody))
+	return &StatusError{Code: resp.StatusCode, Body: cleanBody(head)}
+}
+
+// cleanBody makes a body fragment fit for a log line and the outbox's last_error.
+func cleanBody(b []byte) string {
+	return strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+}
+
+// transportError wraps a failed Do: it drops *url.Error (whose text carries the URL, with the
+// username) and says when our own timeout fired, that is, not the caller's ctx.
+func transportError(ctx context.Context, u *url.URL, timeout time.Duration, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return fmt.Errorf("post %s: no answer within %s (raise crm.timeout if the CRM is slow): %w", RedactURL(u), timeout, err)
+	}
+	return fmt.Errorf("post %s: %w", RedactURL(u), err)
+}
+
+// endpoint parses URL. Parse errors quote the raw URL, so they are replaced, not wrapped.
+func (c *Client) endpoint() (*url.URL, error) {
+	if c.URL == "" {
+		return nil, errors.New("crm url is empty (set crm.url)")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, errors.New("crm url does not parse (check crm.url; the value is not shown because it may hold a secret)")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("crm url %s is not an absolute http(s) URL (set crm.url like https://clinic.example.com/api/Binotel/Push)", RedactURL(u))
+	}
+	return u, nil
+}
+
+func (c *Client) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (c *Client) version() string {
+	if c.Version != "" {
+		return c.Version
+	}
+	return "dev"
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	c.once.Do(func() { c.dflt = newHTTPClient() })
+	return c.dflt
+}
+
+// newHTTPClient keeps enough idle connections for parallel pushes and refuses redirects to
+// another host: net/http would forward custom headers (a token) there.
+func newHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 10 {
+				return errors.New("stopped after 10 redirects")
+			}
+			if req.URL.Host != via[0].URL.Host {
+				return fmt.Errorf("refused redirect to another host %s (set crm.url to the final address)", req.URL.Host)
+			}
+			return nil
+		},
+	}
+}
+
+// RedactURL renders u for logs and errors: userinfo is dropped and query values are replaced
+// by "xxxxx", since either may carry a credential.
+func RedactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	r := *u
+	r.User = nil
+	if r.RawQuery != "" {
+		q := r.Query()
+		for k := range q {
+			q[k] = []string{"xxxxx"}
+		}
+		r.RawQuery = q.Encode()
+	}
+	return r.String()
+}

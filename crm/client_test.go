@@ -1,0 +1,338 @@
+package crm_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/crm"
+)
+
+// gotRequest is what the fake CRM received.
+type gotRequest struct {
+	Method, Path, Body string
+	Header             http.Header
+	Form               map[string]string
+}
+
+// recordCRM is a fake CRM that records every request and answers with reply.
+type recordCRM struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []gotRequest
+}
+
+func newRecordCRM(t *testing.T, reply func(w http.ResponseWriter, r *http.Request)) *recordCRM {
+	t.Helper()
+	c := &recordCRM{}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("read body: %v", err)
+		}
+		r.Body = io.NopCloser(strings.NewReader(string(b)))
+		got := gotRequest{Method: r.Method, Path: r.URL.Path, Body: string(b), Header: r.Header.Clone(), Form: map[string]string{}}
+		if err := r.ParseForm(); err != nil {
+			t.Errorf("parse form: %v", err)
+		}
+		for k := range r.PostForm {
+			got.Form[k] = r.PostForm.Get(k)
+		}
+		c.mu.Lock()
+		c.reqs = append(c.reqs, got)
+		c.mu.Unlock()
+		reply(w, r)
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *recordCRM) requests() []gotRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]gotRequest(nil), c.reqs...)
+}
+
+func ok(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "OK-BODY") }
+
+const gcid = "173260000045"
+
+func incoming(requestType string) celbridge.Event {
+	return celbridge.Event{
+		LinkedID: "1732600000.45", GeneralCallID: gcid, RequestType: requestType, CallType: celbridge.Incoming,
+		DIDNumber: "0443334000", ExternalNumber: "0670219424", InternalNumber: "801",
+	}
+}
+
+func outgoing(requestType string) celbridge.Event {
+	return celbridge.Event{
+		LinkedID: "1732600000.46", GeneralCallID: "173260000046", RequestType: requestType, CallType: celbridge.Outgoing,
+		ExternalNumber: "+380671234567", InternalNumber: "802",
+	}
+}
+
+func TestClient_Push_Fields(t *testing.T) {
+	transfer := incoming(celbridge.Transferred)
+	transfer.Seq, transfer.InternalNumber = 2, "805"
+	hangup := incoming(celbridge.Hangup)
+	hangup.Billsec, hangup.Disposition = 42, celbridge.DispAnswer
+	// Bodies spelled out from DESIGN §1: field names, order, companyID before requestType.
+	tests := []struct {
+		name, company string
+		ev            celbridge.Event
+		body, key     string
+	}{
+		{"IncomingReceived", "3041", incoming(celbridge.Received),
+			"didNumber=0443334000&externalNumber=0670219424&internalNumber=801&generalCallID=173260000045&callType=0&companyID=3041&requestType=receivedTheCall",
+			"173260000045-receivedTheCall"},
+		{"OutgoingReceived", "3041", outgoing(celbridge.Received),
+			"externalNumber=%2B380671234567&internalNumber=802&generalCallID=173260000046&callType=1&companyID=3041&requestType=receivedTheCall",
+			"173260000046-receivedTheCall"},
+		{"IncomingAnswered", "3041", incoming(celbridge.Answered),
+			"didNumber=0443334000&externalNumber=0670219424&internalNumber=801&generalCallID=173260000045&callType=0&companyID=3041&requestType=answeredTheCall",
+			"173260000045-answeredTheCall"},
+		{"OutgoingAnswered", "3041", outgoing(celbridge.Answered),
+			"externalNumber=%2B380671234567&internalNumber=802&generalCallID=173260000046&callType=1&companyID=3041&requestType=answeredTheCall",
+			"173260000046-answeredTheCall"},
+		{"Transferred", "3041", transfer,
+			"internalNumber=805&generalCallID=173260000045&companyID=3041&requestType=transferredTheCall",
+			"173260000045-transferredTheCall-2"},
+		{"Hangup", "3041", hangup,
+			"generalCallID=173260000045&billsec=42&disposition=ANSWER&companyID=3041&requestType=hangupTheCall",
+			"173260000045-hangupTheCall"},
+		{"NoCompanyID", "", incoming(celbridge.Received),
+			"didNumber=0443334000&externalNumber=0670219424&internalNumber=801&generalCallID=173260000045&callType=0&requestType=receivedTheCall",
+			"173260000045-receivedTheCall"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRecordCRM(t, ok)
+			c := &crm.Client{URL: srv.URL + "/api/Binotel/Push", CompanyID: tt.company}
+			if err := c.Push(t.Context(), tt.ev); err != nil {
+				t.Fatalf("Push: %v", err)
+			}
+			reqs := srv.requests()
+			if len(reqs) != 1 {
+				t.Fatalf("got %d requests, want 1", len(reqs))
+			}
+			r := reqs[0]
+			if r.Method != http.MethodPost || r.Path != "/api/Binotel/Push" {
+				t.Errorf("got %s %s, want POST /api/Binotel/Push", r.Method, r.Path)
+			}
+			if r.Body != tt.body {
+				t.Errorf("body\n got %s\nwant %s", r.Body, tt.body)
+			}
+			if got := r.Header.Get("Content-Type"); got != "application/x-www-form-urlencoded; charset=utf-8" {
+				t.Errorf("Content-Type %q", got)
+			}
+			if got := r.Header.Get("Idempotency-Key"); got != tt.key {
+				t.Errorf("Idempotency-Key %q, want %q", got, tt.key)
+			}
+			if _, ok := r.Form["companyID"]; ok != (tt.company != "") {
+				t.Errorf("companyID present = %v, want %v", ok, tt.company != "")
+			}
+			if got := r.Form["requestType"]; got != tt.ev.RequestType {
+				t.Errorf("server parsed requestType %q", got)
+			}
+		})
+	}
+}
+
+func TestClient_Push_Headers(t *testing.T) {
+	srv := newRecordCRM(t, ok)
+	c := &crm.Client{
+		URL:     srv.URL,
+		Headers: map[string]string{"Authorization": "Bearer s3cret", "X-Api-Key": "k3y"},
+		Version: "1.2.3",
+	}
+	if err := c.Push(t.Context(), incoming(celbridge.Received)); err != nil {
+		t.Fatal(err)
+	}
+	h := srv.requests()[0].Header
+	for name, want := range map[string]string{
+		"Authorization": "Bearer s3cret", "X-Api-Key": "k3y", "User-Agent": "celbridge/1.2.3",
+		"Idempotency-Key": gcid + "-receivedTheCall",
+	} {
+		if got := h.Get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	t.Run("DefaultVersion", func(t *testing.T) {
+		c := &crm.Client{URL: srv.URL}
+		if err := c.Push(t.Context(), incoming(celbridge.Received)); err != nil {
+			t.Fatal(err)
+		}
+		reqs := srv.requests()
+		if got := reqs[len(reqs)-1].Header.Get("User-Agent"); got != "celbridge/dev" {
+			t.Errorf("User-Agent %q", got)
+		}
+	})
+}
+
+func TestClient_Push_Status(t *testing.T) {
+	long := strings.Repeat("x", 2000)
+	tests := []struct {
+		code      int
+		body      string
+		wantBody  string
+		permanent bool
+	}{
+		{400, "unknown companyID\n", "unknown companyID", true},
+		{401, "", "", true},
+		{404, "no route", "no route", true},
+		{422, long, long[:512], true},
+		{408, "slow", "slow", false},
+		{429, "later", "later", false},
+		{500, "boom", "boom", false},
+		{502, "", "", false},
+		{503, "maintenance", "maintenance", false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
+			srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(tt.code)
+				_, _ = io.WriteString(w, tt.body)
+			})
+			err := (&crm.Client{URL: srv.URL}).Push(t.Context(), incoming(celbridge.Received))
+			var se *crm.StatusError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %v, want *StatusError", err)
+			}
+			if se.Code != tt.code || se.Body != tt.wantBody {
+				t.Errorf("got {%d %q}, want {%d %q}", se.Code, se.Body, tt.code, tt.wantBody)
+			}
+			if crm.IsPermanent(err) != tt.permanent {
+				t.Errorf("IsPermanent = %v, want %v", !tt.permanent, tt.permanent)
+			}
+		})
+	}
+}
+
+func TestClient_Push_2xx(t *testing.T) {
+	for _, code := range []int{200, 201, 202, 204} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(code)
+				if code != http.StatusNoContent {
+					// Longer than the drain limit: Push must still succeed.
+					_, _ = io.WriteString(w, strings.Repeat(`{"status":"success"}`, 10000))
+				}
+			})
+			if err := (&crm.Client{URL: srv.URL}).Push(t.Context(), incoming(celbridge.Received)); err != nil {
+				t.Fatalf("Push: %v", err)
+			}
+		})
+	}
+}
+
+func TestClient_Push_Timeout(t *testing.T) {
+	srv := newRecordCRM(t, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	c := &crm.Client{URL: srv.URL, Timeout: 20 * time.Millisecond}
+	err := c.Push(t.Context(), incoming(celbridge.Received))
+	if !errors.Is(err, context.DeadlineExceeded) || crm.IsPermanent(err) {
+		t.Fatalf("got %v, want a transient deadline error", err)
+	}
+	if !strings.Contains(err.Error(), "no answer within 20ms") {
+		t.Errorf("error %q does not name the timeout", err)
+	}
+
+	t.Run("CallerCancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := c.Push(ctx, incoming(celbridge.Received)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestClient_Push_ConnectionRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.Listener.Addr().String()
+	srv.Close()
+	c := &crm.Client{URL: "http://celuser:secretpw@" + addr + "/api/Binotel/Push?token=qsecret"}
+	err := c.Push(t.Context(), incoming(celbridge.Received))
+	if !errors.Is(err, syscall.ECONNREFUSED) || crm.IsPermanent(err) {
+		t.Fatalf("got %v, want a transient connection refused", err)
+	}
+	for _, secret := range []string{"celuser", "secretpw", "qsecret"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error %q leaks %q", err, secret)
+		}
+	}
+	if !strings.Contains(err.Error(), addr+"/api/Binotel/Push?token=xxxxx") {
+		t.Errorf("error %q does not show the redacted URL", err)
+	}
+}
+
+func TestClient_Validate(t *testing.T) {
+	for _, u := range []string{"", "ftp://host/x", "/api/Binotel/Push", "http://u:pa%zzs3kr1t@host/", "https://u:s3kr1t@/path", "http://h\x7fs3kr1t/", "http://u:s3kr1t@host:port/"} {
+		err := (&crm.Client{URL: u}).Validate()
+		if err == nil {
+			t.Errorf("Validate(%q) = nil, want error", u)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3kr1t") {
+			t.Errorf("Validate(%q) leaks the secret: %v", u, err)
+		}
+	}
+	if err := (&crm.Client{URL: "https://u:p@clinic.example.com/api/Binotel/Push"}).Validate(); err != nil {
+		t.Errorf("valid URL: %v", err)
+	}
+}
+
+func TestClient_Push_RedirectToOtherHost(t *testing.T) {
+	other := newRecordCRM(t, ok)
+	srv := newRecordCRM(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/elsewhere", http.StatusTemporaryRedirect)
+	})
+	// Same address, other port: another server all the same.
+	c := &crm.Client{URL: srv.URL, Headers: map[string]string{"X-Api-Key": "k3y"}}
+	err := c.Push(t.Context(), incoming(celbridge.Received))
+	if err == nil || crm.IsPermanent(err) || !strings.Contains(err.Error(), "refused redirect") {
+		t.Fatalf("got %v, want a refused redirect", err)
+	}
+	if n := len(other.requests()); n != 0 {
+		t.Errorf("other host got %d requests with our headers", n)
+	}
+}
+
+func TestIsPermanent(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("dial tcp: refused"), false},
+		{context.DeadlineExceeded, false},
+		{&crm.StatusError{Code: 400}, true},
+		{fmt.Errorf("push: %w", &crm.StatusError{Code: 403}), true},
+		{&crm.StatusError{Code: 408}, false},
+		{&crm.StatusError{Code: 429}, false},
+		{&crm.StatusError{Code: 499}, true},
+		{&crm.StatusError{Code: 500}, false},
+		{&crm.StatusError{Code: 302}, false},
+	}
+	for _, tt := range tests {
+		if got := crm.IsPermanent(tt.err); got != tt.want {
+			t.Errorf("IsPermanent(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestStatusError_Error(t *testing.T) {
+	if got := (&crm.StatusError{Code: 400, Body: "bad"}).Error(); got != "HTTP 400: bad" {
+		t.Errorf("got %q", got)
+	}
+	if got := (&crm.StatusError{Code: 502}).Error(); got != "HTTP 502" {
+		t.Errorf("got %q", got)
+	}
+}

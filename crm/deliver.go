@@ -1,0 +1,137 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/celbridge/celbridge"
+)
+
+// deliver pushes one row and records the outcome in the outbox. The call stays in flight until
+// the outbox is written, so its next row cannot be picked up before this one is settled.
+func (d *Dispatcher) deliver(ctx context.Context, r celbridge.Delivery, t *tally) {
+	defer d.release(r.Event.GeneralCallID)
+	start := time.Now()
+	err := d.Pusher.Push(ctx, r.Event)
+	elapsed := time.Since(start)
+	if err != nil && ctx.Err() != nil {
+		// Shutdown cancelled the push: not the CRM's fault, so no attempt is counted. The row
+		// stays pending and is sent again after a restart.
+		return
+	}
+	// A push that got its 2xx must be recorded even if shutdown began meanwhile, or it would
+	// be sent twice.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	result, werr := d.settle(wctx, r, err)
+	if d.OnResult != nil {
+		d.OnResult(r.Event.RequestType, result, elapsed)
+	}
+	if werr != nil {
+		d.logStoreError("record delivery outcome", werr)
+	}
+	if t != nil {
+		t.add(result, werr)
+	}
+}
+
+// settle writes the outcome of a push to the outbox and returns the result name.
+func (d *Dispatcher) settle(ctx context.Context, r celbridge.Delivery, err error) (string, error) {
+	now := d.now()
+	attempts := r.Attempts + 1
+	if err == nil {
+		d.logRecovery(now)
+		d.log.Debug("crm push delivered", eventAttrs(r.Event, attempts)...)
+		if werr := d.Outbox.Delivered(ctx, r.ID, now); werr != nil {
+			return ResultOK, fmt.Errorf("mark outbox row %d delivered: %w", r.ID, werr)
+		}
+		return ResultOK, nil
+	}
+	msg := lastError(err)
+	if IsPermanent(err) || (d.MaxAttempts > 0 && attempts >= d.MaxAttempts) {
+		d.logFailure(now, slog.LevelError, "crm push failed; event parked as failed (fix the cause, then retry it by command)", r.Event, attempts, err)
+		if werr := d.Outbox.Fail(ctx, r.ID, attempts, msg); werr != nil {
+			return ResultFailed, fmt.Errorf("mark outbox row %d failed: %w", r.ID, werr)
+		}
+		return ResultFailed, nil
+	}
+	wait := d.backoff(attempts)
+	d.logFailure(now, slog.LevelWarn, "crm push failed; will retry", r.Event, attempts, err, "retry_in", wait.Round(time.Millisecond).String())
+	if werr := d.Outbox.Retry(ctx, r.ID, attempts, now.Add(wait), msg); werr != nil {
+		return ResultRetry, fmt.Errorf("schedule retry of outbox row %d: %w", r.ID, werr)
+	}
+	return ResultRetry, nil
+}
+
+// lastError is the outbox's text for err: "HTTP 400: <body>" for a CRM answer, else the
+// (already redacted) error text, bounded.
+func lastError(err error) string {
+	msg := err.Error()
+	var se *StatusError
+	if errors.As(err, &se) {
+		msg = se.Error()
+	}
+	if len(msg) > maxLastErr {
+		msg = msg[:maxLastErr]
+	}
+	return msg
+}
+
+// logFailure writes one line for a failure unless the same class was logged within LogEvery.
+// Parked and retried failures are throttled apart: parking a row is worth its own line.
+func (d *Dispatcher) logFailure(now time.Time, level slog.Level, msg string, e celbridge.Event, attempts int, err error, extra ...any) {
+	class := errClass(err)
+	ok, suppressed := d.crmLog.failure(level.String()+" "+class, now)
+	if !ok {
+		return
+	}
+	attrs := append(eventAttrs(e, attempts), "class", class, "err", lastError(err))
+	attrs = append(attrs, extra...)
+	if suppressed > 0 {
+		attrs = append(attrs, "suppressed", suppressed)
+	}
+	d.log.Log(context.Background(), level, msg, attrs...)
+}
+
+// logRecovery writes one line when a push succeeds after failures.
+func (d *Dispatcher) logRecovery(now time.Time) {
+	if ok, suppressed := d.crmLog.success(now); ok {
+		d.log.Info("crm push recovered", "suppressed", suppressed)
+	}
+}
+
+// logStoreError logs an outbox error, throttled like CRM failures.
+func (d *Dispatcher) logStoreError(msg string, err error) {
+	if ok, suppressed := d.storeLog.failure(msg, d.now()); ok {
+		d.log.Error(msg, "err", err, "suppressed", suppressed)
+	}
+}
+
+// eventAttrs identifies an event in a log line; numbers are left out (they are personal data
+// and not needed to find the row).
+func eventAttrs(e celbridge.Event, attempts int) []any {
+	return []any{
+		"general_call_id", e.GeneralCallID,
+		"request_type", e.RequestType,
+		"key", e.IdempotencyKey(),
+		"attempt", attempts,
+	}
+}
+
+func (t *tally) add(result string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case err != nil:
+		if t.err == nil {
+			t.err = err
+		}
+	case result == ResultOK:
+		t.delivered++
+	case result == ResultFailed:
+		t.failed++
+	}
+}

@@ -1,0 +1,265 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/celbridge/celbridge"
+)
+
+// Outbox is the part of the store the Dispatcher uses (store.DB implements it).
+type Outbox interface {
+	// Due returns the deliveries due at now, at most limit, at most one per call: the call's
+	// oldest undelivered row, and only while that row is pending with its next attempt <= now.
+	Due(ctx context.Context, now time.Time, limit int) ([]celbridge.Delivery, error)
+	// Delivered marks row id as delivered at at.
+	Delivered(ctx context.Context, id int64, at time.Time) error
+	// Retry keeps row id pending until next, with attempts made so far and the last error.
+	Retry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
+	// Fail parks row id as failed; it then blocks its call until retried by command.
+	Fail(ctx context.Context, id int64, attempts int, lastErr string) error
+}
+
+// Pusher sends one event to the CRM; *Client is one.
+type Pusher interface {
+	Push(ctx context.Context, e celbridge.Event) error
+}
+
+// Results passed to Dispatcher.OnResult.
+const (
+	ResultOK     = "ok"
+	ResultRetry  = "retry"
+	ResultFailed = "failed"
+)
+
+// Defaults of the Dispatcher.
+const (
+	DefaultConcurrency = 4
+	// PollInterval is how often Run looks for due rows without a Notify: it picks up retries
+	// whose backoff ended and rows committed by another process (backfill).
+	PollInterval = 250 * time.Millisecond
+	// writeTimeout bounds an outbox write made after the push, which runs even when the
+	// dispatcher's context was just cancelled (see deliver).
+	writeTimeout = 10 * time.Second
+	maxLastErr   = 1024
+)
+
+// Dispatcher delivers the outbox: calls in parallel (up to Concurrency), the events of one
+// call strictly in order, never two rows of the same generalCallID in flight. Set the exported
+// fields before the first Run or Drain; Run and Drain must not run at the same time.
+type Dispatcher struct {
+	Outbox Outbox
+	Pusher Pusher
+	// Concurrency is the number of pushes in flight at most; 0 means DefaultConcurrency.
+	Concurrency int
+	// MaxAttempts parks a row as failed after that many transient failures; 0 retries forever.
+	MaxAttempts int
+	// Backoff gives the wait after failed attempt n (1-based); nil means DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+	// Logger gets one line per failure (throttled, see LogEvery); nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for due times and the log throttle; nil means time.Now.
+	Now func() time.Time
+	// OnResult, when set, is called after each push with the event's requestType, one of
+	// ResultOK, ResultRetry, ResultFailed and the push's duration (for metrics). It is called
+	// from several goroutines at once.
+	OnResult func(requestType, result string, d time.Duration)
+
+	initOnce sync.Once
+	wake     chan struct{}
+	log      *slog.Logger
+	crmLog   *throttle // CRM failures and recovery
+	storeLog *throttle // outbox read and write errors
+
+	mu       sync.Mutex
+	inflight map[string]struct{} // generalCallIDs being pushed
+}
+
+// tally counts the outcomes of one Drain.
+type tally struct {
+	mu                sync.Mutex
+	delivered, failed int
+	err               error // first outbox write error
+}
+
+func (d *Dispatcher) init() {
+	d.initOnce.Do(func() {
+		d.wake = make(chan struct{}, 1)
+		d.inflight = map[string]struct{}{}
+		d.crmLog = newThrottle(LogEvery)
+		d.storeLog = newThrottle(LogEvery)
+		d.log = d.Logger
+		if d.log == nil {
+			d.log = slog.Default()
+		}
+		d.log = d.log.With("component", "crm")
+	})
+}
+
+// Notify wakes Run to look for due rows now (call it after a commit). It never blocks, and
+// wake-ups that arrive while one is pending are merged.
+func (d *Dispatcher) Notify() {
+	d.init()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers due rows until ctx is done, looking on Notify, when a push ends and every
+// PollInterval. Outbox read errors are logged (throttled) and retried. On cancellation it
+// returns nil at once: pushes in flight are cancelled and their rows stay pending, so they are
+// sent again after a restart (at-least-once). It returns an error only when misconfigured.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	d.init()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(PollInterval)
+	defer tick.Stop()
+	for {
+		if _, err := d.dispatch(ctx, d.now(), &wg, nil); err != nil && ctx.Err() == nil {
+			d.logStoreError("read outbox", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// Drain delivers every row due now, including the later rows of a call whose earlier row
+// succeeds meanwhile, and returns when nothing is due and nothing is in flight. Rows retried
+// with a backoff are not waited for. It returns the rows delivered and parked as failed, and
+// the first outbox error (after waiting for pushes in flight).
+func (d *Dispatcher) Drain(ctx context.Context) (delivered, failed int, err error) {
+	if err := d.check(); err != nil {
+		return 0, 0, err
+	}
+	d.init()
+	now := d.now() // fixed: a row retried with a backoff is not due again in this drain
+	var wg sync.WaitGroup
+	var t tally
+	for err == nil {
+		var more bool
+		if more, err = d.dispatch(ctx, now, &wg, &t); err != nil {
+			break
+		}
+		if !more && d.busy() == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-d.wake:
+		}
+	}
+	wg.Wait()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.delivered, t.failed, errors.Join(err, t.err)
+}
+
+func (d *Dispatcher) check() error {
+	if d.Outbox == nil || d.Pusher == nil {
+		return errors.New("crm dispatcher needs an Outbox and a Pusher")
+	}
+	return nil
+}
+
+// dispatch asks the outbox for due rows and starts a push for each whose call is not in
+// flight, while slots are free. It reports whether it started a push or some were in flight
+// when it began (then more may become due).
+//
+// Calls in flight when Due is asked are skipped even if their push ends meanwhile: the row Due
+// returned for them may be the one just delivered. Their release wakes the loop, and the next
+// Due sees the call's next row.
+func (d *Dispatcher) dispatch(ctx context.Context, now time.Time, wg *sync.WaitGroup, t *tally) (more bool, err error) {
+	before := d.snapshot()
+	free := d.concurrency() - len(before)
+	if free <= 0 || ctx.Err() != nil {
+		return len(before) > 0, nil
+	}
+	// Rows in flight are still pending, so Due returns them again: ask for enough to fill
+	// every free slot even then.
+	rows, err := d.Outbox.Due(ctx, now, free+len(before))
+	if err != nil {
+		return false, fmt.Errorf("read due outbox rows: %w", err)
+	}
+	started := 0
+	for _, r := range rows {
+		call := r.Event.GeneralCallID
+		if _, stale := before[call]; stale || !d.claim(call) {
+			continue
+		}
+		started++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.deliver(ctx, r, t)
+		}()
+	}
+	return started > 0 || len(before) > 0, nil
+}
+
+// snapshot returns the calls in flight now.
+func (d *Dispatcher) snapshot() map[string]struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.inflight)
+}
+
+// claim marks call as in flight if it is not already and a slot is free.
+func (d *Dispatcher) claim(call string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.inflight[call]; ok || len(d.inflight) >= d.concurrency() {
+		return false
+	}
+	d.inflight[call] = struct{}{}
+	return true
+}
+
+// release ends call's push and wakes the loop: its next row may be due now.
+func (d *Dispatcher) release(call string) {
+	d.mu.Lock()
+	delete(d.inflight, call)
+	d.mu.Unlock()
+	d.Notify()
+}
+
+func (d *Dispatcher) busy() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.inflight)
+}
+
+func (d *Dispatcher) concurrency() int {
+	if d.Concurrency > 0 {
+		return d.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	if d.Backoff != nil {
+		return d.Backoff(attempt)
+	}
+	return DefaultBackoff(attempt)
+}

@@ -1,0 +1,456 @@
+package crm_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/crm"
+)
+
+// callEvents returns the events of one incoming call in order: received, answered,
+// transfers 1..transfers, hangup.
+func callEvents(id string, transfers int) []celbridge.Event {
+	ev := func(rt string, seq int) celbridge.Event {
+		return celbridge.Event{
+			LinkedID: id, GeneralCallID: id, RequestType: rt, Seq: seq, CallType: celbridge.Incoming,
+			DIDNumber: "0443334000", ExternalNumber: "0670219424", InternalNumber: "801",
+		}
+	}
+	evs := []celbridge.Event{ev(celbridge.Received, 0), ev(celbridge.Answered, 0)}
+	for i := 1; i <= transfers; i++ {
+		evs = append(evs, ev(celbridge.Transferred, i))
+	}
+	return append(evs, ev(celbridge.Hangup, 0))
+}
+
+// bundle is a dispatcher wired to a fake outbox, a real Client and a fake clock.
+type bundle struct {
+	ob      *fakeOutbox
+	clock   *fakeClock
+	logs    *syncBuffer
+	d       *crm.Dispatcher
+	results *resultLog
+}
+
+func setup(t *testing.T, url string) *bundle {
+	t.Helper()
+	b := &bundle{ob: &fakeOutbox{}, clock: newClock(), logs: &syncBuffer{}, results: &resultLog{}}
+	b.d = &crm.Dispatcher{
+		Outbox:      b.ob,
+		Pusher:      &crm.Client{URL: url, Headers: map[string]string{"Authorization": "Bearer hdr-s3kr1t"}},
+		Concurrency: 4,
+		Backoff:     func(int) time.Duration { return 0 },
+		Logger:      slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:         b.clock.Now,
+		OnResult:    b.results.add,
+	}
+	return b
+}
+
+// syncBuffer is a bytes.Buffer safe for the dispatcher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// lines returns the log lines containing substr.
+func (s *syncBuffer) lines(substr string) []string {
+	var out []string
+	for _, l := range strings.Split(s.String(), "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// resultLog records OnResult calls.
+type resultLog struct {
+	mu sync.Mutex
+	n  map[string]int // "requestType result"
+}
+
+func (r *resultLog) add(requestType, result string, _ time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n == nil {
+		r.n = map[string]int{}
+	}
+	r.n[requestType+" "+result]++
+}
+
+func (r *resultLog) get(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n[key]
+}
+
+// keys returns the Idempotency-Keys the CRM received for call, in arrival order.
+func keys(reqs []gotRequest, call string) []string {
+	var out []string
+	for _, r := range reqs {
+		if r.Form["generalCallID"] == call {
+			out = append(out, r.Header.Get("Idempotency-Key"))
+		}
+	}
+	return out
+}
+
+func mustDrain(t *testing.T, d *crm.Dispatcher, wantDelivered, wantFailed int) {
+	t.Helper()
+	delivered, failed, err := d.Drain(t.Context())
+	if err != nil || delivered != wantDelivered || failed != wantFailed {
+		t.Fatalf("Drain = (%d, %d, %v), want (%d, %d, nil)", delivered, failed, err, wantDelivered, wantFailed)
+	}
+}
+
+func TestDispatcher_RetryThenDeliver(t *testing.T) {
+	var calls atomic.Int32
+	srv := newRecordCRM(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+		}
+	})
+	b := setup(t, srv.URL)
+	b.ob.add(callEvents("100", 0)...)
+
+	mustDrain(t, b.d, 3, 0)
+
+	want := []string{"100-receivedTheCall", "100-receivedTheCall", "100-answeredTheCall", "100-hangupTheCall"}
+	if got := keys(srv.requests(), "100"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("CRM got %v, want %v", got, want)
+	}
+	if r := b.ob.row("100-receivedTheCall"); r.state != "delivered" || r.attempts != 1 || r.lastErr != "HTTP 503: maintenance" {
+		t.Errorf("received row = %+v, want delivered after 1 failed attempt", r)
+	}
+	if b.results.get("receivedTheCall retry") != 1 || b.results.get("receivedTheCall ok") != 1 || b.results.get("hangupTheCall ok") != 1 {
+		t.Errorf("OnResult got %v", b.results.n)
+	}
+}
+
+func TestDispatcher_Permanent(t *testing.T) {
+	srv := newRecordCRM(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("generalCallID") == "200" {
+			http.Error(w, "unknown companyID", http.StatusBadRequest)
+		}
+	})
+	b := setup(t, srv.URL)
+	b.ob.add(callEvents("200", 0)...)
+	b.ob.add(callEvents("201", 0)...)
+
+	mustDrain(t, b.d, 3, 1)
+
+	r := b.ob.row("200-receivedTheCall")
+	if r.state != "failed" || r.attempts != 1 || r.lastErr != "HTTP 400: unknown companyID" {
+		t.Errorf("row = %+v, want failed with the status and body", r)
+	}
+	reqs := srv.requests()
+	if got := keys(reqs, "200"); len(got) != 1 {
+		t.Errorf("failed call: CRM got %v, want only its first event", got)
+	}
+	if got := keys(reqs, "201"); len(got) != 3 {
+		t.Errorf("other call: CRM got %v, want all 3 events", got)
+	}
+	if b.results.get("receivedTheCall failed") != 1 {
+		t.Errorf("OnResult got %v", b.results.n)
+	}
+	if l := b.logs.lines("level=ERROR"); len(l) != 1 || !strings.Contains(l[0], "key=200-receivedTheCall") {
+		t.Errorf("want one error line for the parked row, got %q", l)
+	}
+}
+
+func TestDispatcher_Transient(t *testing.T) {
+	status := func(code int) func(w http.ResponseWriter, r *http.Request) {
+		return func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "try later", code) }
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	tests := []struct {
+		name    string
+		url     func(t *testing.T) string
+		timeout time.Duration
+		wantErr string
+	}{
+		{"408", func(t *testing.T) string { return newRecordCRM(t, status(408)).URL }, 0, "HTTP 408: try later"},
+		{"429", func(t *testing.T) string { return newRecordCRM(t, status(429)).URL }, 0, "HTTP 429: try later"},
+		{"500", func(t *testing.T) string { return newRecordCRM(t, status(500)).URL }, 0, "HTTP 500: try later"},
+		{"Timeout", func(t *testing.T) string {
+			return newRecordCRM(t, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }).URL
+		}, 20 * time.Millisecond, "no answer within 20ms"},
+		{"ConnectionRefused", func(*testing.T) string { return closed.URL }, 0, "connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := setup(t, "")
+			b.d.Pusher = &crm.Client{URL: tt.url(t), Timeout: tt.timeout}
+			b.d.Backoff = func(n int) time.Duration { return time.Duration(n) * time.Hour }
+			b.ob.add(callEvents("300", 0)...)
+
+			mustDrain(t, b.d, 0, 0)
+
+			r := b.ob.row("300-receivedTheCall")
+			if r.state != "pending" || r.attempts != 1 || !r.next.Equal(b.clock.Now().Add(time.Hour)) {
+				t.Errorf("row = %+v, want pending, 1 attempt, next in 1h", r)
+			}
+			if !strings.Contains(r.lastErr, tt.wantErr) {
+				t.Errorf("lastErr %q, want it to contain %q", r.lastErr, tt.wantErr)
+			}
+			if b.results.get("receivedTheCall retry") != 1 {
+				t.Errorf("OnResult got %v", b.results.n)
+			}
+
+			// Once the backoff is over the row is tried again and counts a second attempt.
+			b.clock.Advance(time.Hour)
+			mustDrain(t, b.d, 0, 0)
+			if r := b.ob.row("300-receivedTheCall"); r.attempts != 2 || !r.next.Equal(b.clock.Now().Add(2*time.Hour)) {
+				t.Errorf("row = %+v, want 2 attempts, next in 2h", r)
+			}
+		})
+	}
+}
+
+func TestDispatcher_MaxAttempts(t *testing.T) {
+	srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", 500) })
+	b := setup(t, srv.URL)
+	b.d.MaxAttempts = 3
+	b.ob.add(callEvents("400", 0)...)
+
+	mustDrain(t, b.d, 0, 1)
+
+	if n := len(srv.requests()); n != 3 {
+		t.Errorf("CRM got %d requests, want 3", n)
+	}
+	if r := b.ob.row("400-receivedTheCall"); r.state != "failed" || r.attempts != 3 || r.lastErr != "HTTP 500: boom" {
+		t.Errorf("row = %+v, want failed after 3 attempts", r)
+	}
+	if b.results.get("receivedTheCall retry") != 2 || b.results.get("receivedTheCall failed") != 1 {
+		t.Errorf("OnResult got %v", b.results.n)
+	}
+}
+
+// orderCRM records arrival order and concurrency; it fails the test if two requests of one
+// call are ever in flight together.
+type orderCRM struct {
+	t        *testing.T
+	mu       sync.Mutex
+	perCall  map[string]int
+	inflight int
+	maxSeen  int
+	overlap  chan struct{}
+	once     sync.Once
+	first    atomic.Bool
+}
+
+func (o *orderCRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	call := r.FormValue("generalCallID")
+	o.mu.Lock()
+	o.perCall[call]++
+	o.inflight++
+	o.maxSeen = max(o.maxSeen, o.inflight)
+	if o.perCall[call] > 1 {
+		o.t.Errorf("two requests of call %s in flight", call)
+	}
+	if o.inflight > 1 {
+		o.once.Do(func() { close(o.overlap) })
+	}
+	o.mu.Unlock()
+	// The very first request waits for a second one to arrive, so that parallelism is
+	// observed without depending on timing; a serial dispatcher fails after 5s instead.
+	if o.first.CompareAndSwap(false, true) {
+		select {
+		case <-o.overlap:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	o.mu.Lock()
+	o.perCall[call]--
+	o.inflight--
+	o.mu.Unlock()
+}
+
+func TestDispatcher_OrderPerCall(t *testing.T) {
+	oc := &orderCRM{t: t, perCall: map[string]int{}, overlap: make(chan struct{})}
+	srv := newRecordCRM(t, oc.ServeHTTP)
+	b := setup(t, srv.URL)
+	b.d.Concurrency = 8
+	const calls = 40
+	// Interleave the calls' events the way a live outbox does.
+	var all [][]celbridge.Event
+	for i := range calls {
+		all = append(all, callEvents(fmt.Sprint(1000+i), 2))
+	}
+	for j := range all[0] {
+		for i := range all {
+			b.ob.add(all[i][j])
+		}
+	}
+
+	mustDrain(t, b.d, calls*5, 0)
+
+	reqs := srv.requests()
+	for i := range calls {
+		id := fmt.Sprint(1000 + i)
+		want := []string{id + "-receivedTheCall", id + "-answeredTheCall", id + "-transferredTheCall-1", id + "-transferredTheCall-2", id + "-hangupTheCall"}
+		if got := keys(reqs, id); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("call %s: CRM got %v, want %v", id, got, want)
+		}
+	}
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if oc.maxSeen < 2 || oc.maxSeen > 8 {
+		t.Errorf("max requests in flight %d, want 2..8", oc.maxSeen)
+	}
+}
+
+func TestDispatcher_Run(t *testing.T) {
+	srv := newRecordCRM(t, ok)
+	b := setup(t, srv.URL)
+	b.d.Now = nil // real clock: Run polls on its own
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.d.Run(ctx) }()
+
+	b.ob.add(callEvents("500", 0)...)
+	b.d.Notify()
+	waitFor(t, func() bool { return b.ob.count("delivered") == 3 })
+	b.ob.add(callEvents("501", 1)...)
+	b.d.Notify()
+	b.d.Notify() // coalesced, never blocks
+	waitFor(t, func() bool { return b.ob.count("delivered") == 7 })
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if got := keys(srv.requests(), "501"); len(got) != 4 || got[3] != "501-hangupTheCall" {
+		t.Errorf("call 501: CRM got %v", got)
+	}
+}
+
+func TestDispatcher_RunShutdown(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	srv := newRecordCRM(t, func(_ http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	})
+	b := setup(t, srv.URL)
+	b.ob.add(callEvents("600", 0)...)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.d.Run(ctx) }()
+	<-arrived
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	// The push in flight was cancelled: no attempt counted, still pending, sent after restart.
+	if r := b.ob.row("600-receivedTheCall"); r.state != "pending" || r.attempts != 0 || r.lastErr != "" {
+		t.Errorf("row = %+v, want untouched", r)
+	}
+	if len(b.results.n) != 0 {
+		t.Errorf("OnResult got %v, want nothing", b.results.n)
+	}
+}
+
+func TestDispatcher_LogThrottle(t *testing.T) {
+	var status atomic.Int32
+	status.Store(500)
+	srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) {
+		if code := int(status.Load()); code != 200 {
+			http.Error(w, "try later", code)
+			return
+		}
+		_, _ = io.WriteString(w, "ok-body-s3kr1t")
+	})
+	b := setup(t, strings.Replace(srv.URL, "http://", "http://celuser:url-s3kr1t@", 1))
+	b.d.Backoff = func(int) time.Duration { return time.Second }
+	for i := range 5 {
+		b.ob.add(callEvents(fmt.Sprint(700+i), 0)...)
+	}
+
+	// Five calls fail together, then again after each backoff: one line in 30s.
+	for range 4 {
+		mustDrain(t, b.d, 0, 0)
+		b.clock.Advance(time.Second)
+	}
+	if l := b.logs.lines("will retry"); len(l) != 1 || !strings.Contains(l[0], "class=\"HTTP 500\"") {
+		t.Fatalf("want 1 retry line, got %d:\n%s", len(l), b.logs)
+	}
+
+	// Past the interval the failure is logged again, with the count of those left out.
+	b.clock.Advance(crm.LogEvery)
+	mustDrain(t, b.d, 0, 0)
+	l := b.logs.lines("will retry")
+	if len(l) != 2 || !strings.Contains(l[1], "suppressed=19") {
+		t.Fatalf("want a 2nd retry line with suppressed=19, got:\n%s", b.logs)
+	}
+
+	// Recovery is logged once, however many rows then succeed.
+	status.Store(200)
+	b.clock.Advance(time.Second)
+	mustDrain(t, b.d, 15, 0)
+	if l := b.logs.lines("recovered"); len(l) != 1 || !strings.Contains(l[0], "suppressed=4") {
+		t.Errorf("want 1 recovery line reporting 4 suppressed, got:\n%s", b.logs)
+	}
+	for _, secret := range []string{"hdr-s3kr1t", "url-s3kr1t", "celuser", "ok-body-s3kr1t", "0670219424"} {
+		if strings.Contains(b.logs.String(), secret) {
+			t.Errorf("log leaks %q:\n%s", secret, b.logs)
+		}
+	}
+}
+
+func TestDispatcher_DueError(t *testing.T) {
+	b := setup(t, "http://127.0.0.1:1")
+	b.ob.dueErr = errors.New("database is locked")
+	_, _, err := b.d.Drain(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "database is locked") {
+		t.Fatalf("Drain = %v, want the outbox error", err)
+	}
+}
+
+func TestDispatcher_Misconfigured(t *testing.T) {
+	if err := (&crm.Dispatcher{}).Run(t.Context()); err == nil {
+		t.Error("Run without Outbox and Pusher = nil, want error")
+	}
+}
+
+// waitFor polls cond until it holds; the deadline only guards against a hang.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

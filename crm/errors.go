@@ -1,0 +1,65 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"syscall"
+)
+
+// StatusError is a non-2xx answer of the CRM, returned by Client.Push.
+type StatusError struct {
+	// Code is the HTTP status code.
+	Code int
+	// Body is the start (at most 512 bytes) of the response body, trimmed.
+	Body string
+}
+
+// Error returns "HTTP <code>: <body>", the text kept in the outbox's last error.
+func (e *StatusError) Error() string {
+	if e.Body == "" {
+		return fmt.Sprintf("HTTP %d", e.Code)
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.Code, e.Body)
+}
+
+// IsPermanent reports whether err is a CRM answer that retrying cannot fix: a *StatusError
+// (wrapped or not) with a 4xx code other than 408 Request Timeout and 429 Too Many Requests.
+// 5xx, 408, 429, timeouts and network errors are transient; other 4xx mean the request itself
+// is refused (bad companyID, auth, validation).
+func IsPermanent(err error) bool {
+	var se *StatusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return se.Code >= 400 && se.Code < 500
+}
+
+// errClass names the kind of a failure; the log throttle treats failures of one class as the
+// same failure, whatever call, port or address they mention.
+func errClass(err error) string {
+	var se *StatusError
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("HTTP %d", se.Code)
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.As(err, &dns):
+		return "dns"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return "network"
+}
