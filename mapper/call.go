@@ -1,0 +1,590 @@
+package mapper
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/celbridge/celbridge"
+)
+
+// direction of a call as far as it is known.
+type direction uint8
+
+const (
+	dirUndecided direction = iota // originator is a phone (or odd channel), no trunk seen yet
+	dirIncoming                   // originator is a trunk or starts in an inbound context
+	dirOutgoing                   // originator is a phone and a trunk leg was created
+	dirInternal                   // phone to phone so far; sent as outgoing only with InternalCalls
+)
+
+// rowRef is the id and time of the row that decided an event.
+type rowRef struct {
+	id int64
+	t  time.Time
+}
+
+// channel is one channel of a call, keyed by uniqueid (a placeholder known only from a
+// BRIDGE_ENTER peer field has no uniqueid yet).
+type channel struct {
+	uid, name string
+	info      chanInfo
+	// bridge is the non-holding bridge the channel is in now ("" if none).
+	bridge      string
+	holding     bool
+	ended       bool
+	placeholder bool
+	// pickedBy is the extension that picked this ringing channel up (PICKUP).
+	pickedBy string
+}
+
+// call is the state of one open call (one linkedid). It is kept small: a handful of strings
+// and a short slice of channels; it is dropped when the call closes.
+type call struct {
+	linkedID, callID    string
+	firstID, lastID     int64
+	firstTime, lastTime time.Time
+
+	origin *channel
+	chans  []*channel
+
+	dir                     direction
+	did, external, internal string
+	group, queue            string
+	// trunkNumber is the number as sent to the trunk, from the originator's Dial appdata.
+	trunkNumber, lastDial string
+	// outFootprint: the originator ran FreePBX's outbound-route dialplan.
+	outFootprint bool
+	// reached: a phone or an outgoing trunk leg was created for this call.
+	reached bool
+
+	received, answered bool
+	answerTime         time.Time
+	talker             string
+	// party is the external party whose leaving ends the talk time.
+	party        *channel
+	transfers    int
+	transferSeen bool
+	partyLeft    time.Time
+	parkedSince  time.Time
+	parked       time.Duration
+
+	vm                                      bool
+	dialStatus, hangupSource, anyDialStatus string
+
+	// pending is a ring burst held back for the ring-group decision (Config.Groups).
+	pending    []string
+	pendingRef rowRef
+	closed     bool
+}
+
+func newCall(cfg *Config, row *celbridge.CELRow) *call {
+	c := &call{
+		linkedID:  row.LinkedID,
+		firstID:   row.ID,
+		lastID:    row.ID,
+		firstTime: row.EventTime,
+		lastTime:  row.EventTime,
+	}
+	if cfg.CallID == CallIDLinkedID {
+		c.callID = row.LinkedID
+	} else {
+		c.callID = celbridge.DigitsOnly(row.LinkedID)
+	}
+	return c
+}
+
+// feed applies one row of this call and returns the events it decides.
+func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbridge.Event, warn error) {
+	if row.ID <= c.lastID && row.ID != c.firstID {
+		warn = fmt.Errorf("%s row arrived after row %d of the same call (out of order)", row.EventType, c.lastID)
+	}
+	c.lastID = max(c.lastID, row.ID)
+	t := row.EventTime
+	if t.IsZero() {
+		t = c.lastTime
+		if warn == nil {
+			warn = fmt.Errorf("%s row without a valid eventtime", row.EventType)
+		}
+	} else if t.After(c.lastTime) {
+		c.lastTime = t
+	}
+	if c.firstTime.IsZero() {
+		c.firstTime = t
+	}
+	ref := rowRef{row.ID, t}
+
+	if c.pending != nil && et != evChanStart {
+		evs = append(evs, c.resolvePending(cfg)...)
+	}
+
+	if row.UniqueID == "" {
+		if et == evLinkedIDEnd {
+			return append(evs, c.close(cfg, ref)...), warn
+		}
+		return evs, orWarn(warn, fmt.Errorf("%s row without uniqueid: ignored", row.EventType))
+	}
+
+	if et == evChanStart {
+		e, w := c.chanStart(cfg, row, ref)
+		return append(evs, e...), orWarn(warn, w)
+	}
+	ch := c.channel(cfg, row)
+	if ch == c.origin {
+		evs = append(evs, c.trackOrigin(cfg, row, ref)...)
+	}
+
+	switch et {
+	case evHangup:
+		h, err := parseHangup(row.Extra)
+		if err != nil {
+			warn = orWarn(warn, fmt.Errorf("HANGUP row of %s: %w", row.ChanName, err))
+		}
+		if ch == c.origin {
+			c.dialStatus, c.hangupSource = h.dialStatus, h.source
+		}
+		if h.dialStatus != "" {
+			c.anyDialStatus = h.dialStatus
+		}
+		c.leave(ch, t)
+	case evChanEnd:
+		ch.ended = true
+		c.leave(ch, t)
+	case evAppStart:
+		evs = append(evs, c.appStart(cfg, row, ref)...)
+	case evBridgeEnter, evBridgeExit:
+		if err := checkExtra(row.Extra); err != nil {
+			warn = orWarn(warn, fmt.Errorf("%s row of %s: %w", row.EventType, row.ChanName, err))
+		}
+		id, _ := extraField(row.Extra, "bridge_id")
+		tech, _ := extraField(row.Extra, "bridge_technology")
+		if et == evBridgeEnter {
+			evs = append(evs, c.bridgeEnter(cfg, ch, id, tech == "holding_bridge", row.Peer, ref)...)
+		} else {
+			c.bridgeExit(ch, id, tech == "holding_bridge", t)
+		}
+	case evBridgeStart11:
+		evs = append(evs, c.bridgeEnter(cfg, ch, "ast11:"+ch.uid, false, row.Peer, ref)...)
+	case evBridgeEnd11:
+		for _, o := range c.chans {
+			if o.bridge == "ast11:"+ch.uid {
+				o.bridge = ""
+			}
+		}
+	case evParkStart:
+		c.hold(ch, t)
+	case evParkEnd:
+		c.unhold(ch, t)
+	case evBlindTransfer, evAttendedTransfer:
+		c.transferSeen = true
+		if err := checkExtra(row.Extra); err != nil {
+			warn = orWarn(warn, fmt.Errorf("%s row of %s: %w", row.EventType, row.ChanName, err))
+		}
+	case evPickup:
+		if err := checkExtra(row.Extra); err != nil {
+			warn = orWarn(warn, fmt.Errorf("PICKUP row of %s: %w", row.ChanName, err))
+		}
+		picker, _ := extraField(row.Extra, "pickup_channel")
+		if pi := classify(picker, cfg.ExtensionPattern); pi.kind == kindPhone {
+			ch.pickedBy = pi.ext
+			evs = append(evs, c.personConnected(cfg, pi.ext, nil, ref)...)
+		}
+	case evLinkedIDEnd:
+		if row.LinkedID == c.linkedID {
+			evs = append(evs, c.close(cfg, ref)...)
+		}
+	}
+	return evs, warn
+}
+
+func orWarn(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// channel finds (or adds) the row's channel, following renames (masquerades) and adopting a
+// placeholder created from a peer field.
+func (c *call) channel(cfg *Config, row *celbridge.CELRow) *channel {
+	for _, ch := range c.chans {
+		if ch.uid == row.UniqueID {
+			if row.ChanName != "" && row.ChanName != ch.name {
+				ch.name = row.ChanName
+				ch.info = classify(row.ChanName, cfg.ExtensionPattern)
+			}
+			return ch
+		}
+	}
+	for _, ch := range c.chans {
+		if ch.placeholder && ch.name == row.ChanName {
+			ch.uid, ch.placeholder = row.UniqueID, false
+			return ch
+		}
+	}
+	ch := &channel{uid: row.UniqueID, name: row.ChanName, info: classify(row.ChanName, cfg.ExtensionPattern)}
+	c.chans = append(c.chans, ch)
+	return ch
+}
+
+// byName returns the channel called name, adding a placeholder when the call has none.
+func (c *call) byName(cfg *Config, name string) *channel {
+	for _, ch := range c.chans {
+		if ch.name == name {
+			return ch
+		}
+	}
+	ch := &channel{name: name, info: classify(name, cfg.ExtensionPattern), placeholder: true}
+	c.chans = append(c.chans, ch)
+	return ch
+}
+
+// chanStart handles CHAN_START: the originator decides the direction; any other channel may
+// be the first internal destination (receivedTheCall) or the trunk leg of an outgoing call.
+func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celbridge.Event, error) {
+	for _, ch := range c.chans {
+		if ch.uid == row.UniqueID {
+			return nil, fmt.Errorf("second CHAN_START for channel %s: ignored", row.ChanName)
+		}
+	}
+	ch := c.channel(cfg, row)
+	var warn error
+	if ch.info.kind == kindUnknown {
+		warn = fmt.Errorf("CHAN_START with unrecognised channel name %q", row.ChanName)
+	}
+	if row.UniqueID == row.LinkedID && c.origin == nil {
+		c.origin = ch
+		c.startOrigin(cfg, row, ch)
+		return nil, warn
+	}
+	if c.origin == nil {
+		return nil, orWarn(warn, fmt.Errorf("CHAN_START of %s before the call's originator", row.ChanName))
+	}
+	var evs []celbridge.Event
+	switch c.dir {
+	case dirIncoming:
+		switch ch.info.kind {
+		case kindPhone:
+			c.reached = true
+			evs = c.ring(cfg, ch.info.ext, ref)
+		case kindTrunk:
+			// An outgoing leg inside an incoming call: call forward / follow-me to a mobile.
+			c.reached = true
+			evs = append(c.resolvePending(cfg), c.receive(cfg, ref, c.target())...)
+		}
+	case dirUndecided, dirInternal:
+		switch ch.info.kind {
+		case kindTrunk:
+			c.dir = dirOutgoing
+			c.reached = true
+			evs = c.receive(cfg, ref, c.internal)
+		case kindPhone:
+			c.reached = true
+			if c.dir == dirUndecided {
+				c.dir = dirInternal
+				if c.internal == "" {
+					c.internal = ch.info.ext
+				} else if c.external == "" {
+					c.external = ch.info.ext
+				}
+			}
+			if cfg.InternalCalls {
+				evs = c.receive(cfg, ref, c.internal)
+			}
+		}
+	}
+	return evs, warn
+}
+
+// startOrigin reads the originator's CHAN_START: direction, DID and numbers.
+func (c *call) startOrigin(cfg *Config, row *celbridge.CELRow, ch *channel) {
+	inbound := cfg.inboundContext(row.Context)
+	switch {
+	case ch.info.kind == kindTrunk || inbound:
+		c.dir = dirIncoming
+		if inbound && row.Exten != "" && row.Exten != "s" {
+			c.did = row.Exten
+		} else if row.CIDDNID != "" {
+			c.did = row.CIDDNID
+		} else if row.Exten != "s" {
+			c.did = row.Exten
+		}
+		c.external = row.CIDNum
+		if c.external == "" {
+			c.external = row.CIDANI
+		}
+	default:
+		if ch.info.kind == kindPhone || (ch.info.kind == kindLocal && cfg.ExtensionPattern.MatchString(ch.info.ext)) {
+			c.internal = ch.info.ext
+		}
+		if row.Exten != "" && row.Exten != "s" {
+			c.external = row.Exten
+		} else {
+			c.external = row.CIDDNID
+		}
+	}
+}
+
+// trackOrigin reads what the originator's later rows say: where an incoming call went (queue,
+// ring group), the DID when CHAN_START lacked it, and the number an outgoing call sent.
+func (c *call) trackOrigin(cfg *Config, row *celbridge.CELRow, ref rowRef) []celbridge.Event {
+	if row.AppName == "Dial" && row.AppData != c.lastDial {
+		c.lastDial = row.AppData
+		if n := dialNumber(row.AppData, cfg.ExtensionPattern); n != "" {
+			c.trunkNumber = n
+			if c.dir != dirIncoming {
+				c.external = n
+			}
+		}
+	}
+	switch {
+	case strings.HasPrefix(row.Context, "macro-dialout-trunk"), strings.HasPrefix(row.Context, "outrt-"),
+		row.Context == "macro-outisbusy":
+		c.outFootprint = true
+	}
+	if c.dir != dirIncoming || c.received {
+		return nil
+	}
+	if c.did == "" && row.CIDDNID != "" {
+		c.did = row.CIDDNID
+	}
+	if c.external == "" && row.CIDNum != "" {
+		c.external = row.CIDNum
+	}
+	num := row.Exten
+	if num == "" || num == "s" {
+		return nil
+	}
+	switch row.Context {
+	case "ext-queues":
+		c.queue = num
+	case "ext-group":
+		c.group = num
+	default:
+		return nil
+	}
+	return append(c.resolvePending(cfg), c.receive(cfg, ref, c.target())...)
+}
+
+// appStart handles Queue (the call entered a queue) and VoiceMail.
+func (c *call) appStart(cfg *Config, row *celbridge.CELRow, ref rowRef) []celbridge.Event {
+	first, _, _ := strings.Cut(row.AppData, ",")
+	switch strings.ToLower(row.AppName) {
+	case "queue":
+		if c.dir == dirIncoming && !c.received && first != "" {
+			c.queue = first
+			return append(c.resolvePending(cfg), c.receive(cfg, ref, c.target())...)
+		}
+	case "voicemail":
+		c.vm = true
+		if c.dir == dirIncoming && !c.received {
+			box, _, _ := strings.Cut(first, "@")
+			box = strings.TrimLeft(box, "subSUB*")
+			if box == "" {
+				box = c.target()
+			}
+			return append(c.resolvePending(cfg), c.receive(cfg, ref, box)...)
+		}
+	}
+	return nil
+}
+
+// target is the internal number of an incoming call known before any phone rings.
+func (c *call) target() string {
+	if c.queue != "" {
+		return c.queue
+	}
+	return c.group
+}
+
+// ring is a phone starting to ring on an incoming call.
+func (c *call) ring(cfg *Config, ext string, ref rowRef) []celbridge.Event {
+	if c.received {
+		return nil
+	}
+	if t := c.target(); t != "" {
+		return c.receive(cfg, ref, t)
+	}
+	if c.pending == nil && !(len(cfg.Groups) > 0 && cfg.inAnyGroup(ext)) {
+		return c.receive(cfg, ref, ext)
+	}
+	// Hold the ring burst: the phones a ring group rings start one right after the other.
+	c.pending = append(c.pending, ext)
+	c.pendingRef = ref
+	if cfg.groupComplete(c.pending) {
+		return c.resolvePending(cfg)
+	}
+	return nil
+}
+
+// resolvePending decides the internalNumber of a held ring burst and emits receivedTheCall.
+func (c *call) resolvePending(cfg *Config) []celbridge.Event {
+	if c.pending == nil {
+		return nil
+	}
+	internal := c.pending[0]
+	if len(c.pending) >= 2 {
+		if g, ok := cfg.groupFor(c.pending); ok {
+			internal = g
+		}
+	}
+	c.pending = nil
+	return c.receive(cfg, c.pendingRef, internal)
+}
+
+// leave notes that ch hung up: the end of talk time when ch is the external party.
+func (c *call) leave(ch *channel, t time.Time) {
+	ch.bridge = ""
+	if c.answered && ch == c.party && c.partyLeft.IsZero() {
+		c.partyLeft = t
+		c.unhold(ch, t)
+	}
+}
+
+func (c *call) hold(ch *channel, t time.Time) {
+	ch.holding = true
+	if c.answered && ch == c.party && c.parkedSince.IsZero() {
+		c.parkedSince = t
+	}
+}
+
+func (c *call) unhold(ch *channel, t time.Time) {
+	ch.holding = false
+	if ch == c.party && !c.parkedSince.IsZero() {
+		if d := t.Sub(c.parkedSince); d > 0 {
+			c.parked += d
+		}
+		c.parkedSince = time.Time{}
+	}
+}
+
+// bridgeEnter puts ch into bridge id (peers are the channels already there) and checks
+// whether a person is now connected to the external party.
+func (c *call) bridgeEnter(cfg *Config, ch *channel, id string, holding bool, peer string, ref rowRef) []celbridge.Event {
+	if holding {
+		c.hold(ch, ref.t)
+		return nil
+	}
+	if id == "" {
+		id = "?" + ch.uid
+	}
+	ch.bridge = id
+	for p := range strings.SplitSeq(peer, ",") {
+		if p = strings.TrimSpace(p); p != "" && p != ch.name {
+			if o := c.byName(cfg, p); !o.ended {
+				o.bridge = id
+			}
+		}
+	}
+	return c.evaluate(cfg, ref)
+}
+
+func (c *call) bridgeExit(ch *channel, id string, holding bool, t time.Time) {
+	if holding {
+		c.unhold(ch, t)
+		return
+	}
+	if id == "" || ch.bridge == id {
+		ch.bridge = ""
+	}
+}
+
+// close ends the call: a receivedTheCall if none was sent yet (IVR, closed hours) and the
+// hangupTheCall.
+func (c *call) close(cfg *Config, ref rowRef) []celbridge.Event {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	evs := c.resolvePending(cfg)
+	if c.dir == dirUndecided && (c.outFootprint || c.trunkNumber != "") {
+		c.dir = dirOutgoing
+	}
+	if !c.sent(cfg) {
+		return evs
+	}
+	if !c.received {
+		internal := c.target()
+		if c.dir != dirIncoming {
+			internal = c.internal
+		}
+		evs = append(evs, c.receive(cfg, ref, internal)...)
+	}
+	e := c.event(cfg, celbridge.Hangup, ref)
+	e.Billsec = c.billsec(ref.t)
+	e.Disposition, e.Rule = c.disposition()
+	return append(evs, e)
+}
+
+// sent reports whether the CRM hears about this call at all.
+func (c *call) sent(cfg *Config) bool {
+	switch c.dir {
+	case dirIncoming, dirOutgoing:
+		return true
+	case dirInternal:
+		return cfg.InternalCalls
+	}
+	return false
+}
+
+// billsec is the whole seconds from the first answer by a person to the moment the external
+// party left (or the call closed), less the time the party sat in a holding bridge.
+func (c *call) billsec(end time.Time) int {
+	if !c.answered || c.answerTime.IsZero() {
+		return 0
+	}
+	if !c.partyLeft.IsZero() {
+		end = c.partyLeft
+	}
+	parked := c.parked
+	if !c.parkedSince.IsZero() && end.After(c.parkedSince) {
+		parked += end.Sub(c.parkedSince)
+	}
+	d := end.Sub(c.answerTime) - parked
+	if d <= 0 || end.IsZero() {
+		return 0
+	}
+	return int(d / time.Second)
+}
+
+// disposition decides hangupTheCall's disposition and says why.
+func (c *call) disposition() (disp, rule string) {
+	switch {
+	case c.answered && (c.transfers > 0 || c.transferSeen):
+		return celbridge.DispTransfer, "answered, then transferred"
+	case c.answered:
+		return celbridge.DispAnswer, "answered by a person"
+	case c.vm:
+		return celbridge.DispVoicemail, "not answered, went to VoiceMail"
+	}
+	ds := c.dialStatus
+	if ds == "" {
+		ds = c.anyDialStatus
+	}
+	switch ds {
+	case celbridge.DispCancel, celbridge.DispNoAnswer, celbridge.DispBusy, celbridge.DispChanUnavail, celbridge.DispCongestion:
+		return ds, "not answered, originator's HANGUP dialstatus " + ds
+	}
+	if !c.reached {
+		return celbridge.DispCancel, "ended before reaching a phone (IVR, announcement, closed hours)"
+	}
+	if c.origin != nil && c.hangupSource == c.origin.name {
+		return celbridge.DispCancel, "not answered, the caller hung up"
+	}
+	return celbridge.DispNoAnswer, "not answered"
+}
+
+// allEnded reports whether every channel seen with rows of its own has ended.
+func (c *call) allEnded() bool {
+	n := 0
+	for _, ch := range c.chans {
+		if ch.placeholder {
+			continue
+		}
+		if !ch.ended {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}

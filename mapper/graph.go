@@ -1,0 +1,200 @@
+package mapper
+
+import (
+	"github.com/celbridge/celbridge"
+)
+
+// reach returns the channels connected to src: members of the same (non-holding) bridge, and
+// the other half of a Local ;1/;2 pair, transitively. src is first.
+func (c *call) reach(src *channel) []*channel {
+	out := []*channel{src}
+	for i := 0; i < len(out); i++ {
+		cur := out[i]
+		for _, o := range c.chans {
+			if o == cur || o.ended || contains(out, o) {
+				continue
+			}
+			sameBridge := cur.bridge != "" && o.bridge == cur.bridge
+			pair := cur.info.kind == kindLocal && o.info.kind == kindLocal && cur.info.localBase != "" &&
+				o.info.localBase == cur.info.localBase && o.info.localSide != cur.info.localSide
+			if sameBridge || pair {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+func contains(list []*channel, ch *channel) bool {
+	for _, x := range list {
+		if x == ch {
+			return true
+		}
+	}
+	return false
+}
+
+// personExt is the extension of a phone channel, or of whoever picked it up.
+func personExt(ch *channel) string {
+	if ch.pickedBy != "" {
+		return ch.pickedBy
+	}
+	return ch.info.ext
+}
+
+// evaluate looks, after a bridge change, for a person connected to the external party: the
+// first answer, or a transfer to another phone.
+func (c *call) evaluate(cfg *Config, ref rowRef) []celbridge.Event {
+	if !c.sent(cfg) || c.origin == nil {
+		return nil
+	}
+	var srcs []*channel
+	switch {
+	case c.dir == dirOutgoing && c.answered && c.party != nil:
+		srcs = []*channel{c.party}
+	case c.dir == dirOutgoing:
+		for _, ch := range c.chans {
+			if ch.info.kind == kindTrunk && ch != c.origin && !ch.ended {
+				srcs = append(srcs, ch)
+			}
+		}
+	default:
+		srcs = []*channel{c.origin}
+	}
+	for _, src := range srcs {
+		if src.bridge == "" || src.ended {
+			continue
+		}
+		var phones []*channel
+		var outside *channel
+		for _, o := range c.reach(src)[1:] {
+			switch {
+			case o.info.kind == kindPhone && (c.dir == dirOutgoing || o != c.origin):
+				phones = append(phones, o)
+			case o.info.kind == kindTrunk && c.dir == dirIncoming && o != c.origin && outside == nil:
+				outside = o
+			}
+		}
+		if c.answered {
+			for _, p := range phones {
+				if personExt(p) == c.talker {
+					return nil
+				}
+			}
+		}
+		if len(phones) > 0 {
+			return c.personConnected(cfg, personExt(phones[0]), src, ref)
+		}
+		if outside != nil && !c.answered {
+			// Forwarded to an outside number (call forward, follow-me): the callee answering
+			// counts as the answer; the internal number stays the one the call was for.
+			return c.personConnected(cfg, c.received0(), src, ref)
+		}
+	}
+	return nil
+}
+
+// received0 is the internalNumber receivedTheCall carried (or would carry).
+func (c *call) received0() string {
+	if c.dir == dirIncoming {
+		return c.target()
+	}
+	return c.internal
+}
+
+// personConnected records that ext now talks with the external party: answeredTheCall the
+// first time, transferredTheCall (opt-in) when the person changes.
+func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef) []celbridge.Event {
+	var evs []celbridge.Event
+	if !c.received {
+		evs = append(evs, c.resolvePending(cfg)...)
+		if !c.received {
+			evs = append(evs, c.receive(cfg, ref, c.received0())...)
+		}
+	}
+	if !c.answered {
+		c.answered = true
+		c.answerTime = ref.t
+		c.talker = ext
+		c.party = c.origin
+		if c.dir == dirOutgoing && src != nil {
+			c.party = src
+		}
+		e := c.event(cfg, celbridge.Answered, ref)
+		if c.dir == dirIncoming {
+			e.InternalNumber = ext
+		} else {
+			e.InternalNumber = c.internal
+			if e.InternalNumber == "" {
+				e.InternalNumber = ext
+			}
+		}
+		e.Rule = "a person (" + ext + ") was connected to the external party"
+		return append(evs, e)
+	}
+	if ext == c.talker || ext == "" {
+		return evs
+	}
+	c.talker = ext
+	c.transfers++
+	if !cfg.SendTransfers {
+		return evs
+	}
+	e := c.event(cfg, celbridge.Transferred, ref)
+	e.Seq = c.transfers
+	e.InternalNumber = ext
+	e.Rule = "the external party was connected to another phone (" + ext + ")"
+	return append(evs, e)
+}
+
+// receive emits receivedTheCall once.
+func (c *call) receive(cfg *Config, ref rowRef, internal string) []celbridge.Event {
+	if c.received || !c.sent(cfg) {
+		return nil
+	}
+	c.received = true
+	e := c.event(cfg, celbridge.Received, ref)
+	e.InternalNumber = internal
+	switch {
+	case c.dir != dirIncoming:
+		e.Rule = "outgoing: the originating phone's call reached a trunk leg"
+		if c.dir == dirInternal {
+			e.Rule = "internal call (sent as outgoing): a second phone started ringing"
+		}
+	case internal == "":
+		e.Rule = "incoming: ended or forwarded before reaching a phone"
+	case internal == c.queue:
+		e.Rule = "incoming: entered queue " + internal
+	case internal == c.group:
+		e.Rule = "incoming: entered ring group " + internal
+	default:
+		e.Rule = "incoming: first internal destination " + internal
+	}
+	return []celbridge.Event{e}
+}
+
+// event builds an event of this call with the numbers known now.
+func (c *call) event(cfg *Config, typ string, ref rowRef) celbridge.Event {
+	e := celbridge.Event{
+		LinkedID:      c.linkedID,
+		GeneralCallID: c.callID,
+		RequestType:   typ,
+		CallType:      celbridge.Incoming,
+		CELID:         ref.id,
+		FirstCELID:    c.firstID,
+		Time:          ref.t,
+	}
+	if typ == celbridge.Hangup || typ == celbridge.Transferred {
+		if c.dir != dirIncoming {
+			e.CallType = celbridge.Outgoing
+		}
+		return e
+	}
+	e.ExternalNumber = cfg.rewrite(c.external)
+	if c.dir == dirIncoming {
+		e.DIDNumber = cfg.rewrite(c.did)
+	} else {
+		e.CallType = celbridge.Outgoing
+	}
+	return e
+}

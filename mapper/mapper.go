@@ -1,0 +1,185 @@
+package mapper
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/celbridge/celbridge"
+)
+
+// ErrUnknownCall is wrapped by Feed's warning for a row whose linkedid belongs to no open
+// call (a call that started before the mapper did, or one already closed). Such rows are
+// normal after a first start mid-call; callers may log them at a low level.
+var ErrUnknownCall = errors.New("row of an unknown call: ignored")
+
+// Mapper turns CEL rows into call events. It is not safe for concurrent use.
+type Mapper struct {
+	cfg   Config
+	calls map[string]*call
+	// pending lists calls holding back a ring burst for the ring-group decision; a row of any
+	// other call, Expire or Flush releases it.
+	pending []*call
+}
+
+// New returns a Mapper for cfg; zero fields of cfg take DefaultConfig's values.
+func New(cfg Config) *Mapper {
+	return &Mapper{cfg: cfg.withDefaults(), calls: make(map[string]*call)}
+}
+
+// Feed consumes one CEL row (rows come in id order) and returns the events it decides.
+// warn != nil means the row was malformed or could not be used (the caller logs it with
+// row.ID); the events are still valid. Feed never panics.
+func (m *Mapper) Feed(row celbridge.CELRow) (events []celbridge.Event, warn error) {
+	defer func() {
+		if r := recover(); r != nil {
+			events, warn = nil, fmt.Errorf("%s row: internal error (row skipped): %v", safeType(row.EventType), r)
+		}
+	}()
+	return m.feed(&row)
+}
+
+func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
+	et := eventTypeOf(row.EventType)
+	if et == evIgnored || strings.HasPrefix(row.ChanName, "Message/") {
+		return nil, nil
+	}
+	var evs []celbridge.Event
+	if len(m.pending) > 0 {
+		evs = m.releasePending(row.LinkedID)
+	}
+	if row.LinkedID == "" {
+		return evs, fmt.Errorf("%s row of %q without linkedid: ignored", row.EventType, row.ChanName)
+	}
+	c := m.calls[row.LinkedID]
+	if c == nil {
+		if et != evChanStart || row.UniqueID != row.LinkedID {
+			return evs, fmt.Errorf("%s row of linkedid %q: %w", row.EventType, row.LinkedID, ErrUnknownCall)
+		}
+		c = newCall(&m.cfg, row)
+		m.calls[row.LinkedID] = c
+	}
+	e, warn := c.feed(&m.cfg, row, et)
+	evs = append(evs, e...)
+	m.after(c)
+	if warn != nil {
+		warn = fmt.Errorf("call %s: %w", c.linkedID, warn)
+	}
+	return evs, warn
+}
+
+// after updates the mapper's indexes once c has taken a row.
+func (m *Mapper) after(c *call) {
+	if c.closed {
+		delete(m.calls, c.linkedID)
+		m.pending = slices.DeleteFunc(m.pending, func(p *call) bool { return p == c })
+		return
+	}
+	if c.pending != nil && !slices.Contains(m.pending, c) {
+		m.pending = append(m.pending, c)
+	}
+}
+
+// releasePending decides every held ring burst except that of linkedID.
+func (m *Mapper) releasePending(except string) []celbridge.Event {
+	var evs []celbridge.Event
+	keep := m.pending[:0]
+	for _, c := range m.pending {
+		if c.linkedID == except && c.pending != nil {
+			keep = append(keep, c)
+			continue
+		}
+		evs = append(evs, c.resolvePending(&m.cfg)...)
+	}
+	clear(m.pending[len(keep):])
+	m.pending = keep
+	return evs
+}
+
+// Expire closes calls whose channels all ended and whose last row is older than EndGrace at
+// now, and calls older than MaxCallAge, and returns their events (hangupTheCall, preceded by
+// receivedTheCall for a call that never reached anyone). It also releases ring bursts held
+// for the ring-group decision, so it should be called after every batch of rows.
+func (m *Mapper) Expire(now time.Time) []celbridge.Event {
+	evs := m.releasePending("")
+	var done []*call
+	for _, c := range m.calls {
+		idle := c.allEnded() && !now.Before(c.lastTime.Add(m.cfg.EndGrace))
+		old := !c.firstTime.IsZero() && now.Sub(c.firstTime) > m.cfg.MaxCallAge
+		if idle || old {
+			done = append(done, c)
+		}
+	}
+	return append(evs, m.closeAll(done)...)
+}
+
+// Flush closes every open call with what is known (end of a backfill).
+func (m *Mapper) Flush() []celbridge.Event {
+	evs := m.releasePending("")
+	done := make([]*call, 0, len(m.calls))
+	for _, c := range m.calls {
+		done = append(done, c)
+	}
+	return append(evs, m.closeAll(done)...)
+}
+
+// closeAll closes calls in the order they started.
+func (m *Mapper) closeAll(done []*call) []celbridge.Event {
+	slices.SortFunc(done, func(a, b *call) int { return compareInt(a.firstID, b.firstID) })
+	var evs []celbridge.Event
+	for _, c := range done {
+		evs = append(evs, c.close(&m.cfg, rowRef{c.lastID, c.lastTime})...)
+		m.after(c)
+	}
+	return evs
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// OldestOpen returns the smallest first CEL id of any open call (for the checkpoint).
+func (m *Mapper) OldestOpen() (id int64, ok bool) {
+	for _, c := range m.calls {
+		if !ok || c.firstID < id {
+			id, ok = c.firstID, true
+		}
+	}
+	return id, ok
+}
+
+// OpenCalls returns the number of open calls.
+func (m *Mapper) OpenCalls() int { return len(m.calls) }
+
+// MapAll feeds every row to a new Mapper and flushes it: the events of a finished set of
+// rows, for tests, dry runs and the demo. Warnings are dropped.
+func MapAll(cfg Config, rows []celbridge.CELRow) []celbridge.Event {
+	m := New(cfg)
+	var evs []celbridge.Event
+	for _, r := range rows {
+		e, _ := m.Feed(r)
+		evs = append(evs, e...)
+	}
+	return append(evs, m.Flush()...)
+}
+
+// safeType is an eventtype fit for a log line: ASCII letters, digits and _ only, truncated.
+func safeType(s string) string {
+	if len(s) > 32 {
+		s = s[:32]
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '?'
+	}, s)
+}
