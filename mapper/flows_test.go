@@ -1,0 +1,378 @@
+package mapper
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/celbridge/celbridge"
+)
+
+// Synthetic flows for what the FreePBX capture does not contain (IVR, voicemail, pickup,
+// parking, a missing LINKEDID_END). Rows follow the shapes documented in
+// ../shared/research/cel-semantics.md; the real-data cases are the golden tests.
+
+var t0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+type rb struct {
+	rows []celbridge.CELRow
+}
+
+// add appends a row at second sec of channel name/uid in call lid; kv sets other columns.
+func (b *rb) add(sec int, et, name, uid, lid string, kv ...string) {
+	r := celbridge.CELRow{ID: int64(len(b.rows) + 1), EventType: et, EventTime: t0.Add(time.Duration(sec) * time.Second),
+		ChanName: name, UniqueID: uid, LinkedID: lid}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v := kv[i+1]
+		switch kv[i] {
+		case "exten":
+			r.Exten = v
+		case "context":
+			r.Context = v
+		case "cid":
+			r.CIDNum = v
+		case "app":
+			r.AppName = v
+		case "data":
+			r.AppData = v
+		case "extra":
+			r.Extra = v
+		case "peer":
+			r.Peer = v
+		}
+	}
+	b.rows = append(b.rows, r)
+}
+
+const (
+	trunk = "PJSIP/kyivstar-00000001"
+	ph801 = "PJSIP/801-00000002"
+	ph802 = "PJSIP/802-00000003"
+)
+
+func bridgeExtra(id string, holding bool) string {
+	tech := "simple_bridge"
+	if holding {
+		tech = "holding_bridge"
+	}
+	return `{"bridge_id":"` + id + `","bridge_technology":"` + tech + `"}`
+}
+
+func hangupExtra(ds string) string {
+	return `{"hangupcause":16,"hangupsource":"","dialstatus":"` + ds + `"}`
+}
+
+// inbound starts an incoming call from 0670000001 to DID 0443334000.
+func inbound(b *rb) {
+	b.add(0, "CHAN_START", trunk, "1.1", "1.1", "exten", "0443334000", "context", "from-pstn", "cid", "0670000001")
+}
+
+func end(b *rb, sec int, chans ...[2]string) {
+	for _, c := range chans {
+		b.add(sec, "HANGUP", c[0], c[1], "1.1", "extra", hangupExtra(""))
+		b.add(sec, "CHAN_END", c[0], c[1], "1.1")
+	}
+	b.add(sec, "LINKEDID_END", chans[len(chans)-1][0], chans[len(chans)-1][1], "1.1")
+}
+
+func TestFlows(t *testing.T) {
+	const rcv = "didNumber=0443334000&externalNumber=0670000001&internalNumber="
+	tests := []struct {
+		name  string
+		build func(b *rb)
+		cfg   func(c *Config)
+		want  []string
+	}{{
+		name: "IVR, caller hangs up before any destination",
+		build: func(b *rb) {
+			inbound(b)
+			b.add(0, "ANSWER", trunk, "1.1", "1.1", "exten", "s", "context", "ivr-1", "app", "Answer")
+			b.add(9, "HANGUP", trunk, "1.1", "1.1", "context", "ivr-1", "extra", `{"hangupcause":16,"hangupsource":"PJSIP/kyivstar-00000001","dialstatus":""}`)
+			b.add(9, "CHAN_END", trunk, "1.1", "1.1")
+			b.add(9, "LINKEDID_END", trunk, "1.1", "1.1")
+		},
+		want: []string{rcv + "&generalCallID=11&callType=0&requestType=receivedTheCall",
+			"generalCallID=11&billsec=0&disposition=CANCEL&requestType=hangupTheCall"},
+	}, {
+		name: "no answer, then voicemail",
+		build: func(b *rb) {
+			inbound(b)
+			b.add(0, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
+			b.add(15, "HANGUP", ph801, "1.2", "1.1", "extra", hangupExtra(""))
+			b.add(15, "CHAN_END", ph801, "1.2", "1.1")
+			b.add(15, "ANSWER", trunk, "1.1", "1.1", "exten", "s", "context", "macro-vm", "app", "VoiceMail", "data", "801@default,u")
+			b.add(15, "APP_START", trunk, "1.1", "1.1", "exten", "s", "context", "macro-vm", "app", "VoiceMail", "data", "801@default,u")
+			end(b, 40, [2]string{trunk, "1.1"})
+		},
+		want: []string{rcv + "801&generalCallID=11&callType=0&requestType=receivedTheCall",
+			"generalCallID=11&billsec=0&disposition=VM&requestType=hangupTheCall"},
+	}, {
+		name: "straight to voicemail (no phone rang)",
+		build: func(b *rb) {
+			inbound(b)
+			b.add(1, "APP_START", trunk, "1.1", "1.1", "app", "VoiceMail", "data", "u802@default")
+			end(b, 30, [2]string{trunk, "1.1"})
+		},
+		want: []string{rcv + "802&generalCallID=11&callType=0&requestType=receivedTheCall",
+			"generalCallID=11&billsec=0&disposition=VM&requestType=hangupTheCall"},
+	}, {
+		name: "802 picks up 801's ringing call",
+		build: func(b *rb) {
+			inbound(b)
+			b.add(0, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
+			b.add(4, "PICKUP", ph801, "1.2", "1.1", "extra", `{"pickup_channel":"PJSIP/802-00000003","pickup_channel_uniqueid":"1.3"}`)
+			// After the masquerade the picker's identity is bridged with the caller.
+			b.add(4, "BRIDGE_ENTER", ph802, "1.3", "1.1", "extra", bridgeExtra("b1", false))
+			b.add(4, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph802)
+			end(b, 14, [2]string{ph802, "1.3"}, [2]string{ph801, "1.2"}, [2]string{trunk, "1.1"})
+		},
+		want: []string{rcv + "801&generalCallID=11&callType=0&requestType=receivedTheCall",
+			rcv + "802&generalCallID=11&callType=0&requestType=answeredTheCall",
+			"generalCallID=11&billsec=10&disposition=ANSWER&requestType=hangupTheCall"},
+	}, {
+		name: "parked 30 s, retrieved by 802: parked time is not talk time",
+		build: func(b *rb) {
+			inbound(b)
+			b.add(0, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
+			b.add(10, "BRIDGE_ENTER", ph801, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+			b.add(10, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph801)
+			b.add(20, "BRIDGE_EXIT", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false))
+			b.add(20, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("park", true))
+			b.add(20, "PARK_START", trunk, "1.1", "1.1", "extra", `{"parker_dial_string":"PJSIP/801","parking_lot":"default"}`)
+			b.add(21, "HANGUP", ph801, "1.2", "1.1", "extra", hangupExtra(""))
+			b.add(21, "CHAN_END", ph801, "1.2", "1.1")
+			b.add(50, "PARK_END", trunk, "1.1", "1.1", "extra", `{"reason":"ParkedCallUnparked","retriever":"PJSIP/802-00000003"}`)
+			b.add(50, "BRIDGE_EXIT", trunk, "1.1", "1.1", "extra", bridgeExtra("park", true))
+			b.add(50, "BRIDGE_ENTER", ph802, "1.3", "1.1", "extra", bridgeExtra("b2", false))
+			b.add(50, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b2", false), "peer", ph802)
+			end(b, 60, [2]string{trunk, "1.1"}, [2]string{ph802, "1.3"})
+		},
+		cfg: func(c *Config) { c.SendTransfers = true },
+		want: []string{rcv + "801&generalCallID=11&callType=0&requestType=receivedTheCall",
+			rcv + "801&generalCallID=11&callType=0&requestType=answeredTheCall",
+			"internalNumber=802&generalCallID=11&requestType=transferredTheCall",
+			"generalCallID=11&billsec=20&disposition=TRANSFER&requestType=hangupTheCall"},
+	}, {
+		name: "outgoing with a route prefix: number as sent to the trunk once Dial shows it",
+		build: func(b *rb) {
+			b.add(0, "CHAN_START", ph801, "1.1", "1.1", "exten", "90670219424", "context", "from-internal", "cid", "801")
+			b.add(0, "CHAN_START", trunk, "1.2", "1.1", "exten", "s", "context", "from-pstn")
+			b.add(3, "ANSWER", trunk, "1.2", "1.1", "app", "AppDial", "data", "(Outgoing Line)")
+			b.add(3, "ANSWER", ph801, "1.1", "1.1", "cid", "0443334000", "app", "Dial", "data", "PJSIP/0670219424@kyivstar,300,T")
+			b.add(3, "BRIDGE_ENTER", trunk, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+			b.add(3, "BRIDGE_ENTER", ph801, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", trunk, "app", "Dial", "data", "PJSIP/0670219424@kyivstar,300,T")
+			end(b, 10, [2]string{trunk, "1.2"}, [2]string{ph801, "1.1"})
+		},
+		want: []string{"externalNumber=90670219424&internalNumber=801&generalCallID=11&callType=1&requestType=receivedTheCall",
+			"externalNumber=0670219424&internalNumber=801&generalCallID=11&callType=1&requestType=answeredTheCall",
+			"generalCallID=11&billsec=7&disposition=ANSWER&requestType=hangupTheCall"},
+	}, {
+		name: "outgoing, trunk unavailable: no trunk channel, outbound-route footprint",
+		build: func(b *rb) {
+			b.add(0, "CHAN_START", ph801, "1.1", "1.1", "exten", "0670219424", "context", "from-internal", "cid", "801")
+			b.add(0, "HANGUP", ph801, "1.1", "1.1", "context", "macro-dialout-trunk", "extra", hangupExtra("CHANUNAVAIL"))
+			b.add(0, "CHAN_END", ph801, "1.1", "1.1")
+			b.add(0, "LINKEDID_END", ph801, "1.1", "1.1")
+		},
+		want: []string{"externalNumber=0670219424&internalNumber=801&generalCallID=11&callType=1&requestType=receivedTheCall",
+			"generalCallID=11&billsec=0&disposition=CHANUNAVAIL&requestType=hangupTheCall"},
+	}, {
+		name: "feature code call by a phone is not sent",
+		build: func(b *rb) {
+			b.add(0, "CHAN_START", ph801, "1.1", "1.1", "exten", "*97", "context", "from-internal", "cid", "801")
+			b.add(0, "ANSWER", ph801, "1.1", "1.1", "app", "VoiceMailMain")
+			end(b, 5, [2]string{ph801, "1.1"})
+		},
+		cfg: func(c *Config) { c.InternalCalls = true },
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b rb
+			tt.build(&b)
+			cfg := DefaultConfig()
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			m := New(cfg)
+			var got []string
+			for _, r := range b.rows {
+				evs, warn := m.Feed(r)
+				if warn != nil {
+					t.Errorf("row %d %s: %v", r.ID, r.EventType, warn)
+				}
+				for _, e := range evs {
+					got = append(got, celbridge.EncodeForm(e.Fields("")))
+				}
+			}
+			for _, e := range m.Flush() {
+				got = append(got, "FLUSH "+celbridge.EncodeForm(e.Fields("")))
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("(-want +got):\n%s", lineDiff(strings.Join(tt.want, "\n"), strings.Join(got, "\n")))
+			}
+		})
+	}
+}
+
+// TestDecidingRows checks that events leave as soon as the deciding row is read (the screen
+// pop must not wait for the end of the call).
+func TestDecidingRows(t *testing.T) {
+	tests := []struct {
+		dir  string
+		want []int64 // CELID of each event, in order
+	}{
+		{"s01-in-answered-customer-hangup", []int64{2, 6, 13}},        // phone CHAN_START, trunk BRIDGE_ENTER, LINKEDID_END
+		{"s04-group-answered", []int64{58, 66, 73}},                   // last member's CHAN_START completes group 600
+		{"s05a-queue-answered", []int64{88, 108, 124}},                // trunk enters ext-queues 700; trunk bridged via Local pair
+		{"s07b-attended-transfer-phone", []int64{244, 248, 257, 271}}, // transfer seen on the peer field
+		{"s08-out-answered", []int64{273, 277, 284}},                  // trunk leg created; bridge with the trunk
+		{"s11-in-forward-mobile", []int64{315, 323, 336}},
+	}
+	for _, tt := range tests {
+		cfg := loadCaseConfig(t, "testdata/"+tt.dir)
+		evs := MapAll(cfg, loadRows(t, "testdata/"+tt.dir+"/input.json"))
+		var got []int64
+		for _, e := range evs {
+			got = append(got, e.CELID)
+			if e.FirstCELID != evs[0].FirstCELID || e.Time.IsZero() || e.Rule == "" {
+				t.Errorf("%s: incomplete event %+v", tt.dir, e)
+			}
+		}
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: deciding rows %v, want %v", tt.dir, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("%s: deciding rows %v, want %v", tt.dir, got, tt.want)
+				break
+			}
+		}
+	}
+}
+
+func TestExpire(t *testing.T) {
+	var b rb
+	inbound(&b)
+	b.add(0, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
+	b.add(5, "HANGUP", ph801, "1.2", "1.1", "extra", hangupExtra(""))
+	b.add(5, "CHAN_END", ph801, "1.2", "1.1")
+	b.add(5, "HANGUP", trunk, "1.1", "1.1", "extra", hangupExtra("CANCEL"))
+	b.add(5, "CHAN_END", trunk, "1.1", "1.1") // no LINKEDID_END
+	b.add(6, "CHAN_START", trunk, "2.1", "2.1", "exten", "0443334000", "context", "from-pstn", "cid", "0670000002")
+	m := New(DefaultConfig())
+	for _, r := range b.rows {
+		if _, warn := m.Feed(r); warn != nil {
+			t.Fatal(warn)
+		}
+	}
+	if id, ok := m.OldestOpen(); !ok || id != 1 || m.OpenCalls() != 2 {
+		t.Fatalf("OldestOpen = %d, %v; OpenCalls %d", id, ok, m.OpenCalls())
+	}
+	if evs := m.Expire(t0.Add(7 * time.Second)); len(evs) != 0 {
+		t.Fatalf("closed within end grace: %v", evs)
+	}
+	evs := m.Expire(t0.Add(8 * time.Second))
+	if len(evs) != 1 || evs[0].Disposition != celbridge.DispCancel || evs[0].LinkedID != "1.1" || evs[0].CELID != 6 {
+		t.Fatalf("Expire after grace = %+v", evs)
+	}
+	if id, _ := m.OldestOpen(); id != 7 || m.OpenCalls() != 1 {
+		t.Fatalf("after expiry OldestOpen %d, OpenCalls %d", id, m.OpenCalls())
+	}
+	// The second call has a live channel: only MaxCallAge closes it, with receivedTheCall
+	// (it never reached anyone) and hangupTheCall.
+	if evs := m.Expire(t0.Add(time.Hour)); len(evs) != 0 {
+		t.Fatalf("live call closed early: %v", evs)
+	}
+	evs = m.Expire(t0.Add(13 * time.Hour))
+	if len(evs) != 2 || evs[0].RequestType != celbridge.Received || evs[1].RequestType != celbridge.Hangup || m.OpenCalls() != 0 {
+		t.Fatalf("MaxCallAge expiry = %+v", evs)
+	}
+}
+
+func TestGroupBurstReleasedByOtherCallAndExpire(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Groups = []Group{{Number: "600", Members: []string{"801", "802", "803"}}}
+	m := New(cfg)
+	var b rb
+	inbound(&b)
+	b.add(0, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
+	b.add(0, "CHAN_START", ph802, "1.3", "1.1", "exten", "s", "context", "from-internal")
+	b.add(1, "CHAN_START", trunk, "2.1", "2.1", "exten", "0443334000", "context", "from-pstn", "cid", "0670000002")
+	b.add(1, "CHAN_START", "PJSIP/803-00000009", "2.2", "2.1", "exten", "s", "context", "from-internal")
+	var evs []celbridge.Event
+	for _, r := range b.rows {
+		e, _ := m.Feed(r)
+		evs = append(evs, e...)
+	}
+	// Call 1: two of the group's three phones rang, then another call's row came: 600.
+	if len(evs) != 1 || evs[0].InternalNumber != "600" || evs[0].CELID != 3 {
+		t.Fatalf("burst released by another call: %+v", evs)
+	}
+	// Call 2: one phone, released by Expire: the phone itself.
+	evs = m.Expire(t0)
+	if len(evs) != 1 || evs[0].InternalNumber != "803" || evs[0].LinkedID != "2.1" {
+		t.Fatalf("burst released by Expire: %+v", evs)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	m := New(DefaultConfig())
+	var b rb
+	inbound(&b)
+	b.add(1, "DTMF", trunk, "1.1", "1.1", "extra", `{"digit":"7","duration_ms":120}`)
+	b.add(1, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", `{"digit":"7" garbage`)
+	b.add(1, "HANGUP", trunk, "9.9", "9.9", "extra", hangupExtra(""))
+	b.add(1, "CHAN_START", trunk, "1.1", "1.1")
+	b.add(1, "CHAN_START", "Message/ast_msg_queue", "3.1", "3.1")
+	b.add(1, "SOMETHING_NEW", "", "", "")
+	b.add(1, "HANGUP", "", "", "")
+	if _, warn := m.Feed(b.rows[0]); warn != nil {
+		t.Fatal(warn)
+	}
+	want := []string{"", "extra is not a JSON object", "unknown call", "second CHAN_START", "", "", "without linkedid"}
+	for i, r := range b.rows[1:] {
+		_, warn := m.Feed(r)
+		switch {
+		case want[i] == "" && warn != nil:
+			t.Errorf("row %d %s: unexpected warning %v", r.ID, r.EventType, warn)
+		case want[i] != "" && (warn == nil || !strings.Contains(warn.Error(), want[i])):
+			t.Errorf("row %d %s: warning %v, want %q", r.ID, r.EventType, warn, want[i])
+		case warn != nil && strings.Contains(warn.Error(), "7"):
+			t.Errorf("row %d: warning leaks the DTMF digit: %v", r.ID, warn)
+		}
+		if i == 2 && !errors.Is(warn, ErrUnknownCall) {
+			t.Errorf("unknown linkedid warning does not wrap ErrUnknownCall: %v", warn)
+		}
+	}
+	if m.OpenCalls() != 1 {
+		t.Errorf("OpenCalls = %d, want 1 (Message/ channels are not calls)", m.OpenCalls())
+	}
+}
+
+func TestReachFollowsLocalPairs(t *testing.T) {
+	cfg := DefaultConfig()
+	mk := func(name, bridge string) *channel {
+		return &channel{uid: name, name: name, info: classify(name, cfg.ExtensionPattern), bridge: bridge}
+	}
+	tr := mk(trunk, "b1")
+	l1 := mk("Local/801@from-queue-00000000;1", "b1")
+	l2 := mk("Local/801@from-queue-00000000;2", "b2")
+	p := mk(ph801, "b2")
+	o1 := mk("Local/802@from-queue-00000001;1", "")
+	o2 := mk("Local/802@from-queue-00000001;2", "b3")
+	q := mk(ph802, "b3")
+	c := &call{chans: []*channel{tr, l1, l2, p, o1, o2, q}}
+	got := c.reach(tr)
+	if len(got) != 4 || got[3] != p {
+		t.Errorf("reach(trunk) = %d channels, want trunk, ;1, ;2, 801", len(got))
+	}
+	if r := c.reach(q); len(r) != 3 {
+		t.Errorf("reach(802) = %d channels, want 802, ;2, ;1 (not bridged with the trunk)", len(r))
+	}
+	l2.ended = true
+	if r := c.reach(tr); len(r) != 2 {
+		t.Errorf("reach through an ended Local half = %d, want 2", len(r))
+	}
+}
