@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/celbridge/celbridge"
+)
+
+// Checkpoint returns the committed cursor: CEL rows with a greater id are still to be read.
+// ok is false on an empty store.
+func (db *DB) Checkpoint(ctx context.Context) (cursor int64, ok bool, err error) {
+	err = db.db.QueryRowContext(ctx, `SELECT cursor FROM checkpoint WHERE id = 1`).Scan(&cursor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return cursor, true, nil
+}
+
+// Commit stores events and sets the checkpoint to cursor in one transaction, so a crash keeps
+// both or neither. Events already in the outbox (same generalCallID, requestType and seq)
+// are ignored, which makes replaying CEL rows from the checkpoint safe; added counts the new
+// ones. Events are stored in slice order, which is their delivery order within a call.
+func (db *DB) Commit(ctx context.Context, cursor int64, events []celbridge.Event) (added int, err error) {
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		if added, err = db.insertEvents(ctx, tx, events); err != nil {
+			return err
+		}
+		return db.setCheckpoint(ctx, tx, cursor)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("commit cursor %d with %d events: %w", cursor, len(events), err)
+	}
+	return added, nil
+}
+
+// Enqueue is Commit without moving the checkpoint, for backfill.
+func (db *DB) Enqueue(ctx context.Context, events []celbridge.Event) (added int, err error) {
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		added, err = db.insertEvents(ctx, tx, events)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("enqueue %d events: %w", len(events), err)
+	}
+	return added, nil
+}
+
+const setCheckpoint = `
+INSERT INTO checkpoint (id, cursor, updated_at) VALUES (1, ?, ?)
+ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`
+
+func (db *DB) setCheckpoint(ctx context.Context, tx *sql.Tx, cursor int64) error {
+	if _, err := tx.ExecContext(ctx, setCheckpoint, cursor, db.now().UnixMilli()); err != nil {
+		return fmt.Errorf("set checkpoint: %w", err)
+	}
+	return nil
+}
+
+// upsertCall creates the call's row or merges an event into it: numbers fill in where still
+// empty, the CEL id range widens, and a hangup closes the call (nothing reopens it, so a
+// replayed receivedTheCall is harmless).
+const upsertCall = `
+INSERT INTO calls (linkedid, general_call_id, call_type, did_number, external_number,
+	internal_number, first_cel_id, last_cel_id, state, started_at, ended_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (linkedid) DO UPDATE SET
+	did_number      = iif(did_number = '', excluded.did_number, did_number),
+	external_number = iif(external_number = '', excluded.external_number, external_number),
+	internal_number = iif(internal_number = '', excluded.internal_number, internal_number),
+	first_cel_id    = min(first_cel_id, excluded.first_cel_id),
+	last_cel_id     = max(last_cel_id, excluded.last_cel_id),
+	started_at      = min(started_at, excluded.started_at),
+	state           = iif(excluded.state = 'closed', 'closed', state),
+	ended_at        = coalesce(ended_at, excluded.ended_at)`
+
+// insertEvent adds an event unless it is a duplicate. The new row is its call's head when
+// the call has no undelivered row yet.
+const insertEvent = `
+INSERT OR IGNORE INTO outbox (general_call_id, linked_id, request_type, seq, idem_key, payload,
+	cel_id, state, head, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending',
+	NOT EXISTS (SELECT 1 FROM outbox WHERE general_call_id = ?1 AND state != 'delivered'), ?8)`
+
+func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []celbridge.Event) (int, error) {
+	for i, e := range events {
+		if err := validate(e); err != nil {
+			return 0, fmt.Errorf("check event %d: %w", i, err)
+		}
+	}
+	callStmt, err := tx.PrepareContext(ctx, upsertCall)
+	if err != nil {
+		return 0, fmt.Errorf("prepare call upsert: %w", err)
+	}
+	defer callStmt.Close()
+	eventStmt, err := tx.PrepareContext(ctx, insertEvent)
+	if err != nil {
+		return 0, fmt.Errorf("prepare outbox insert: %w", err)
+	}
+	defer eventStmt.Close()
+	added := 0
+	for _, e := range events {
+		n, err := db.insertEvent(ctx, callStmt, eventStmt, e)
+		if err != nil {
+			return 0, fmt.Errorf("store event %s: %w", e.IdempotencyKey(), err)
+		}
+		added += n
+	}
+	return added, nil
+}
+
+func (db *DB) insertEvent(ctx context.Context, callStmt, eventStmt *sql.Stmt,
+	e celbridge.Event) (int, error) {
+	now := db.now()
+	first := e.FirstCELID
+	if first == 0 {
+		first = e.CELID
+	}
+	state, ended := StateOpen, any(nil)
+	if e.RequestType == celbridge.Hangup {
+		state, ended = StateClosed, msOr(e.Time, now)
+	}
+	if _, err := callStmt.ExecContext(ctx, e.LinkedID, e.GeneralCallID, e.CallType, e.DIDNumber,
+		e.ExternalNumber, e.InternalNumber, first, e.CELID, state, msOr(e.Time, now), ended); err != nil {
+		return 0, fmt.Errorf("upsert call: %w", err)
+	}
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return 0, fmt.Errorf("encode payload: %w", err)
+	}
+	res, err := eventStmt.ExecContext(ctx, e.GeneralCallID, e.LinkedID, e.RequestType, e.Seq,
+		e.IdempotencyKey(), string(payload), e.CELID, now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("insert into outbox: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("count inserted rows: %w", err)
+	}
+	return int(n), nil
+}
+
+// validate rejects events that would corrupt the outbox's keys.
+func validate(e celbridge.Event) error {
+	switch {
+	case e.LinkedID == "":
+		return errors.New("empty linkedid")
+	case e.GeneralCallID == "":
+		return errors.New("empty generalCallID")
+	case e.RequestType == "":
+		return errors.New("empty requestType")
+	case e.Seq < 0:
+		return fmt.Errorf("negative seq %d", e.Seq)
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/celbridge/celbridge"
+)
+
+// dueQuery reads the due heads through the partial index outbox_due, which holds only the
+// pending heads, in the order wanted: the cost is the number of rows returned, however many
+// rows wait behind their heads. Without statistics the planner would prefer the equality on
+// state of outbox_state_created_at and sort every pending row; INDEXED BY pins the plan (and
+// fails loudly if the index is ever dropped).
+const dueQuery = `
+SELECT id, payload, attempts FROM outbox INDEXED BY outbox_due
+WHERE head = 1 AND state = 'pending' AND next_attempt_at <= ?
+ORDER BY next_attempt_at, id
+LIMIT ?`
+
+// Due returns up to limit events to send now: of each call only its head (the lowest-id
+// outbox row not delivered), and only when that head is pending and its next attempt is at
+// or before now; ordered by next attempt, then id. A failed head blocks its call until
+// Requeue. A row stays due until Delivered, Retry or Fail is called on it.
+func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]celbridge.Delivery, error) {
+	rows, err := db.db.QueryContext(ctx, dueQuery, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read due outbox rows: %w", err)
+	}
+	defer rows.Close()
+	var due []celbridge.Delivery
+	for rows.Next() {
+		var d celbridge.Delivery
+		var payload string
+		if err := rows.Scan(&d.ID, &payload, &d.Attempts); err != nil {
+			return nil, fmt.Errorf("read due outbox row: %w", err)
+		}
+		if err := json.Unmarshal([]byte(payload), &d.Event); err != nil {
+			return nil, fmt.Errorf("decode payload of outbox row %d: %w", d.ID, err)
+		}
+		due = append(due, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read due outbox rows: %w", err)
+	}
+	return due, nil
+}
+
+// promoteHead makes the call's next undelivered row its head, after row id was delivered.
+const promoteHead = `
+UPDATE outbox SET head = 1
+WHERE id = (SELECT min(o.id) FROM outbox o
+	WHERE o.general_call_id = (SELECT general_call_id FROM outbox WHERE id = ?)
+	AND o.state != 'delivered')`
+
+// Delivered records that the CRM accepted outbox row id at at, which unblocks the next event
+// of its call (a failed row too: the CRM took it after all). Marking a delivered row again
+// is a no-op.
+func (db *DB) Delivered(ctx context.Context, id int64, at time.Time) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'delivered', delivered_at = ?, head = 0
+			WHERE id = ? AND state != 'delivered'`, msOr(at, db.now()), id)
+		if err := changed(ctx, tx, res, err, id, StateDelivered); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, promoteHead, id); err != nil {
+			return fmt.Errorf("move head of call: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark outbox row %d delivered: %w", id, err)
+	}
+	return nil
+}
+
+// Retry records failed attempt number attempts of pending row id and when to try again
+// (the zero time: at once).
+func (db *DB) Retry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE outbox
+		SET attempts = ?, next_attempt_at = ?, last_error = ?, last_error_at = ?
+		WHERE id = ? AND state = 'pending'`, attempts, msOrZero(next), lastErr, db.now().UnixMilli(), id)
+	if err := changed(ctx, db.db, res, err, id, ""); err != nil {
+		return fmt.Errorf("schedule retry of outbox row %d: %w", id, err)
+	}
+	return nil
+}
+
+// Fail parks row id as failed after attempts attempts: it and the rest of its call wait for
+// Requeue.
+func (db *DB) Fail(ctx context.Context, id int64, attempts int, lastErr string) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE outbox
+		SET state = 'failed', attempts = ?, last_error = ?, last_error_at = ?
+		WHERE id = ? AND state IN ('pending', 'failed')`, attempts, lastErr, db.now().UnixMilli(), id)
+	if err := changed(ctx, db.db, res, err, id, ""); err != nil {
+		return fmt.Errorf("mark outbox row %d failed: %w", id, err)
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// changed checks that an UPDATE of row id changed it. When it did not, the row is missing
+// (ErrNotFound), already in state already (fine), or in a state the update does not apply to
+// (ErrNotPending).
+func changed(ctx context.Context, q queryer, res sql.Result, err error, id int64, already string) error {
+	if err != nil {
+		return fmt.Errorf("update: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	var state string
+	err = q.QueryRowContext(ctx, `SELECT state FROM outbox WHERE id = ?`, id).Scan(&state)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("read state: %w", err)
+	case state == already:
+		return nil
+	}
+	return fmt.Errorf("it is %s: %w", state, ErrNotPending)
+}
+
+// countUndelivered takes the keys as one JSON array, so any number of them fits one statement.
+const countUndelivered = `
+SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'failed'), 0)
+FROM outbox WHERE idem_key IN (SELECT value FROM json_each(?))`
+
+// Undelivered counts, among the outbox rows with the given idempotency keys, those pending
+// and those failed. Keys not in the outbox count as neither (delivered rows may be pruned).
+func (db *DB) Undelivered(ctx context.Context, keys []string) (pending, failed int, err error) {
+	if len(keys) == 0 {
+		return 0, 0, nil
+	}
+	list, err := json.Marshal(keys)
+	if err != nil {
+		return 0, 0, fmt.Errorf("encode keys: %w", err)
+	}
+	err = db.db.QueryRowContext(ctx, countUndelivered, string(list)).Scan(&pending, &failed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count undelivered of %d keys: %w", len(keys), err)
+	}
+	return pending, failed, nil
+}
+
+const requeueFailed = `
+UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0
+WHERE state = 'failed' AND (?1 = '' OR idem_key = ?1 OR general_call_id = ?1)`
+
+// Requeue makes failed rows pending again with no attempts, due at once, and returns how many
+// it changed. key selects the rows: an idempotency key, a generalCallID (every failed row of
+// the call), or "" for every failed row.
+func (db *DB) Requeue(ctx context.Context, key string) (int, error) {
+	res, err := db.db.ExecContext(ctx, requeueFailed, key)
+	if err != nil {
+		return 0, fmt.Errorf("requeue failed outbox rows %q: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("count requeued rows: %w", err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,191 @@
+// Package store is celbridge's local state: a SQLite file (modernc.org/sqlite, no cgo) with the
+// CEL checkpoint, the calls seen and the outbox of events for the CRM. A batch of events and
+// the cursor that produced it are committed in one transaction, and the outbox hands out
+// events strictly in order per call (DESIGN §1, §4).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/celbridge/celbridge/migrations"
+	_ "modernc.org/sqlite" // driver "sqlite"
+)
+
+// Outbox row states.
+const (
+	StatePending   = "pending"
+	StateDelivered = "delivered"
+	StateFailed    = "failed"
+)
+
+// Call states.
+const (
+	StateOpen   = "open"
+	StateClosed = "closed"
+)
+
+// ErrNotFound is returned by Delivered, Retry and Fail when no outbox row has the id, and by
+// Call when no call matches.
+var ErrNotFound = errors.New("not found")
+
+// ErrNotPending is returned by Retry and Fail when the outbox row is no longer pending (it was
+// delivered, or it failed and Retry was asked).
+var ErrNotPending = errors.New("outbox row is not pending")
+
+// DB is an open state file. Its methods are safe for concurrent use.
+type DB struct {
+	db   *sql.DB
+	path string
+	now  func() time.Time // created_at, last_error_at, updated_at; replaced in tests
+}
+
+// busyTimeoutMS is how long a statement waits for another connection's lock (a status or
+// requeue command running beside the daemon) before failing with SQLITE_BUSY.
+const busyTimeoutMS = 5000
+
+// writeParams make the crash guarantee hold: WAL so readers never block the writer, and
+// synchronous=FULL so that a committed cursor+events transaction is on disk when Commit
+// returns (NORMAL may lose the last transactions on power loss). Write transactions begin
+// IMMEDIATE so two processes never deadlock upgrading a read lock.
+var writeParams = fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)"+
+	"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate", busyTimeoutMS)
+
+// readParams open the file read-only; WAL lets them read while the daemon writes.
+var readParams = fmt.Sprintf("mode=ro&_pragma=busy_timeout(%d)&_pragma=query_only(1)", busyTimeoutMS)
+
+// Open opens the state file at path, creating it and its directory if needed, and applies
+// pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open store: empty path (set store.path)")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create store directory: %w (check store.path and its permissions)", err)
+	}
+	db, err := open(path, writeParams)
+	if err != nil {
+		return nil, err
+	}
+	db.db.SetMaxOpenConns(1) // one writer connection: no SQLITE_BUSY between our own goroutines
+	if err := db.init(ctx); err != nil {
+		db.db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// OpenReadOnly opens an existing state file for reading, e.g. for status while the daemon
+// runs. Its schema must be the one this binary knows; write methods fail.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open store read-only: %w "+
+			"(check store.path; the daemon creates the file on its first start)", err)
+	}
+	db, err := open(path, readParams)
+	if err != nil {
+		return nil, err
+	}
+	db.db.SetMaxOpenConns(2)
+	if err := checkSchema(ctx, db.db, migrations.FS); err != nil {
+		db.db.Close()
+		return nil, fmt.Errorf("open store %s read-only: %w", path, err)
+	}
+	return db, nil
+}
+
+func open(path, params string) (*DB, error) {
+	sqldb, err := sql.Open("sqlite", fileURI(path)+"?"+params)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &DB{db: sqldb, path: path, now: time.Now}, nil
+}
+
+// fileURI turns a path into a SQLite file: URI, escaping the characters a URI gives meaning to.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
+// init checks that the file is a usable WAL database and migrates it.
+func (db *DB) init(ctx context.Context) error {
+	var mode string
+	if err := db.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal mode: %w (is it a celbridge state file? check store.path)", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, not wal (put store.path on a local filesystem)", mode)
+	}
+	return migrate(ctx, db.db, migrations.FS, db.now())
+}
+
+// Close closes the file; in WAL mode the last connection to close checkpoints the log.
+func (db *DB) Close() error {
+	if err := db.db.Close(); err != nil {
+		return fmt.Errorf("close store %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// write runs fn in a write transaction and commits it.
+func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	return db.tx(ctx, nil, fn)
+}
+
+// read runs fn in a read transaction, so that it sees one snapshot.
+func (db *DB) read(ctx context.Context, fn func(*sql.Tx) error) error {
+	return db.tx(ctx, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (db *DB) tx(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// ms is t as stored: Unix milliseconds, or NULL for the zero time.
+func ms(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// msOr is t as stored, or def when t is zero.
+func msOr(t, def time.Time) int64 {
+	if t.IsZero() {
+		t = def
+	}
+	return t.UnixMilli()
+}
+
+// msOrZero is t as stored, with 0 for the zero time.
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS reads a stored time; NULL and 0 are the zero time.
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid || v.Int64 == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64)
+}
