@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/mapper"
+	"github.com/celbridge/celbridge/poller"
+	"github.com/celbridge/celbridge/store"
+)
+
+// Compile-time checks that the adapters fit the interfaces their consumers declare.
+var (
+	_ poller.Store          = (*store.DB)(nil)
+	_ poller.Source         = (*poller.MySQLSource)(nil)
+	_ poller.Mapper         = (*mapper.Mapper)(nil)
+	_ poller.BackfillMapper = (*mapper.Mapper)(nil)
+	_ crm.Outbox            = (*store.DB)(nil)
+)
+
+// app holds what a command opened, so that close releases it in reverse order.
+type app struct {
+	cfg    Config
+	log    *slog.Logger
+	lock   *flock.Flock
+	store  *store.DB
+	source *poller.MySQLSource
+}
+
+// openStore takes the store's lock (one daemon per state file) and opens it.
+func (a *app) openStore(ctx context.Context, exclusive bool) error {
+	path := a.cfg.Store.Path
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("create store directory: %w (check store.path and the directory's owner)", err)
+	}
+	if exclusive {
+		a.lock = flock.New(path + ".lock")
+		ok, err := a.lock.TryLock()
+		if err != nil {
+			return fmt.Errorf("lock store %s: %w (check store.path and the directory's owner)", path, err)
+		}
+		if !ok {
+			return fmt.Errorf("store %s is in use by another celbridge (stop it first: systemctl stop celbridge; or give this one its own store.path)", path)
+		}
+	}
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	a.store = db
+	return nil
+}
+
+// openSource connects to FreePBX's database with the configured read-only user.
+func (a *app) openSource(ctx context.Context) error {
+	src, err := poller.OpenMySQL(ctx, a.cfg.MySQL.DSN, a.cfg.MySQL.Table, a.cfg.Location())
+	if err != nil {
+		return err
+	}
+	a.source = src
+	return nil
+}
+
+// dispatcher builds the CRM client and the outbox dispatcher.
+func (a *app) dispatcher() *crm.Dispatcher {
+	c := a.cfg.CRM
+	client := &crm.Client{
+		URL:       c.URL,
+		CompanyID: c.CompanyID,
+		Headers:   c.Headers,
+		Timeout:   c.Timeout.Duration,
+		Version:   version,
+	}
+	return &crm.Dispatcher{
+		Outbox:      a.store,
+		Pusher:      client,
+		Concurrency: c.Concurrency,
+		MaxAttempts: c.MaxAttempts,
+		Logger:      a.log.With("component", "crm"),
+	}
+}
+
+// poller builds the live poller over the opened source and store.
+func (a *app) poller(m *mapper.Mapper, notify func()) *poller.Poller {
+	return &poller.Poller{
+		Source:     a.source,
+		Store:      a.store,
+		Mapper:     m,
+		BatchSize:  a.cfg.MySQL.BatchSize,
+		GapTimeout: a.cfg.Poll.GapTimeout.Duration,
+		Notify:     notify,
+		Logger:     a.log.With("component", "poller"),
+		Routine:    func(err error) bool { return errors.Is(err, mapper.ErrUnknownCall) },
+	}
+}
+
+func (a *app) close() error {
+	var errs []error
+	if a.source != nil {
+		errs = append(errs, a.source.Close())
+	}
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	if a.lock != nil {
+		errs = append(errs, a.lock.Unlock())
+	}
+	return errors.Join(errs...)
+}
+
+// prune deletes delivered events older than store.retention.
+func (a *app) prune(ctx context.Context) {
+	n, err := a.store.Prune(ctx, time.Now().Add(-a.cfg.Store.Retention.Duration))
+	if err != nil {
+		a.log.Warn("prune store", "err", err)
+	} else if n > 0 {
+		a.log.Info("pruned delivered events", "rows", n, "older_than", a.cfg.Store.Retention.Duration)
+	}
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/mapper"
+	"github.com/celbridge/celbridge/poller"
+)
+
+// backfillFlags are backfill's own flags.
+type backfillFlags struct {
+	from, to     string
+	fromID, toID int64
+	dryRun       bool
+}
+
+func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	var f backfillFlags
+	a, err := setup("backfill", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&f.from, "from", "", `first call start time: "2026-11-25", "2026-11-25 14:00:00" (mysql.timezone) or RFC 3339`)
+		fs.StringVar(&f.to, "to", "", "end of the range (exclusive; a date alone means the end of that day); default: now")
+		fs.Int64Var(&f.fromID, "from-id", 0, "first CEL id of the range (instead of -from)")
+		fs.Int64Var(&f.toID, "to-id", 0, "last CEL id of the range (instead of -to)")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "print each request as one JSON object per line instead of sending")
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, a.close()) }()
+	if (f.from == "") == (f.fromID == 0) {
+		return usageError{errors.New("give the start of the range with -from TIME or -from-id ID (one of them)")}
+	}
+	if err := a.openSource(ctx); err != nil {
+		return err
+	}
+	fromID, toID, err := a.resolveRange(ctx, f)
+	if err != nil {
+		return err
+	}
+	sum := &backfillSummary{byType: map[string]int{}}
+	b := &poller.Backfill{
+		Source:    a.source,
+		Mapper:    mapper.New(a.cfg.MapperConfig()),
+		BatchSize: a.cfg.MySQL.BatchSize,
+		FromID:    fromID,
+		ToID:      toID,
+		Routine:   func(err error) bool { return errors.Is(err, mapper.ErrUnknownCall) },
+		Warn: func(r celbridge.CELRow, err error) {
+			a.log.Warn("malformed CEL row; processed with what is known", "cel_id", r.ID, "err", err)
+		},
+	}
+	bar := newProgress(stderr, fromID, toID)
+	b.Progress = bar.set
+	if f.dryRun {
+		w := bufio.NewWriter(stdout)
+		b.Emit = func(_ context.Context, events []celbridge.Event) error {
+			sum.add(events)
+			for _, e := range events {
+				if err := writeJSONLine(w, e.Fields(a.cfg.CRM.CompanyID)); err != nil {
+					return err
+				}
+			}
+			return w.Flush()
+		}
+		rows, err := b.Run(ctx)
+		bar.finish()
+		sum.print(stderr, rows, fromID, toID)
+		return err
+	}
+	return a.backfillSend(ctx, b, bar, sum, stderr)
+}
+
+// backfillSend enqueues the range's events in the store and delivers them, unless a running
+// daemon holds the store, which then delivers them itself. It returns when every event of
+// the range is delivered, or an error if some could not be.
+func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progress, sum *backfillSummary, stderr io.Writer) error {
+	if err := a.openStore(ctx, false); err != nil {
+		return err
+	}
+	var keys []string
+	b.Emit = func(ctx context.Context, events []celbridge.Event) error {
+		sum.add(events)
+		for _, e := range events {
+			keys = append(keys, e.IdempotencyKey())
+		}
+		_, err := a.store.Enqueue(ctx, events)
+		return err
+	}
+	rows, err := b.Run(ctx)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	lock := flock.New(a.cfg.Store.Path + ".lock")
+	ours, err := lock.TryLock()
+	if err != nil {
+		return fmt.Errorf("lock store: %w", err)
+	}
+	if ours {
+		defer lock.Unlock()
+	} else {
+		a.log.Info("a running celbridge holds the store; it delivers the backfilled events")
+	}
+	d := a.dispatcher()
+	for {
+		if ours {
+			if _, _, err := d.Drain(ctx); err != nil {
+				return err
+			}
+		}
+		pending, failed, err := a.store.Undelivered(ctx, keys)
+		if err != nil {
+			return err
+		}
+		if pending == 0 {
+			sum.failed = failed
+			sum.print(stderr, rows, b.FromID, b.ToID)
+			if failed > 0 {
+				return fmt.Errorf("%d requests were refused by the CRM; see 'celbridge status' and the log", failed)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted with %d requests not yet delivered; they stay queued, run backfill again or start the daemon", pending)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// resolveRange turns -from/-to or -from-id/-to-id into a CEL id range.
+func (a *app) resolveRange(ctx context.Context, f backfillFlags) (fromID, toID int64, err error) {
+	loc := a.cfg.Location()
+	fromID, toID = f.fromID, f.toID
+	if f.from != "" {
+		t, _, err := parseTime(f.from, loc)
+		if err != nil {
+			return 0, 0, usageError{fmt.Errorf("-from: %w", err)}
+		}
+		if fromID, err = a.source.FirstIDAt(ctx, t); err != nil {
+			return 0, 0, err
+		}
+	}
+	if f.to != "" {
+		t, dateOnly, err := parseTime(f.to, loc)
+		if err != nil {
+			return 0, 0, usageError{fmt.Errorf("-to: %w", err)}
+		}
+		if dateOnly {
+			t = t.AddDate(0, 0, 1)
+		}
+		first, err := a.source.FirstIDAt(ctx, t)
+		if err != nil {
+			return 0, 0, err
+		}
+		toID = first - 1
+	}
+	if f.to == "" && f.toID == 0 {
+		if toID, err = a.source.MaxID(ctx); err != nil {
+			return 0, 0, err
+		}
+	}
+	if toID < fromID {
+		return 0, 0, usageError{fmt.Errorf("the range is empty: CEL ids %d..%d (check -from and -to)", fromID, toID)}
+	}
+	return fromID, toID, nil
+}
+
+// parseTime reads "2026-11-25", "2026-11-25 14:00:00" (in loc) or RFC 3339.
+func parseTime(s string, loc *time.Location) (t time.Time, dateOnly bool, err error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, false, nil
+	}
+	if t, err := time.ParseInLocation(time.DateTime, s, loc); err == nil {
+		return t, false, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, true, nil
+	}
+	return time.Time{}, false, fmt.Errorf("%q is not a time (write 2026-11-25, \"2026-11-25 14:00:00\" or 2026-11-25T14:00:00+02:00)", s)
+}
+
+// writeJSONLine writes fields as one JSON object, keys in field order.
+func writeJSONLine(w io.Writer, fields []celbridge.Field) error {
+	b := []byte{'{'}
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, _ := json.Marshal(f.Name)
+		v, _ := json.Marshal(f.Value)
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	b = append(b, '}', '\n')
+	_, err := w.Write(b)
+	return err
+}
+
+// backfillSummary counts what a backfill produced.
+type backfillSummary struct {
+	calls  int
+	byType map[string]int
+	failed int
+}
+
+func (s *backfillSummary) add(events []celbridge.Event) {
+	for _, e := range events {
+		s.byType[e.RequestType]++
+		if e.RequestType == celbridge.Received {
+			s.calls++
+		}
+	}
+}
+
+func (s *backfillSummary) print(w io.Writer, rows, fromID, toID int64) {
+	fmt.Fprintf(w, "backfill of CEL ids %d..%d: %d rows, %d calls; requests: %d received, %d answered, %d transferred, %d hangup; %d failed\n",
+		fromID, toID, rows, s.calls, s.byType[celbridge.Received], s.byType[celbridge.Answered],
+		s.byType[celbridge.Transferred], s.byType[celbridge.Hangup], s.failed)
+}
+
+// progress shows how far a backfill got: a bar with rate and ETA on a terminal, a plain line
+// every ten seconds otherwise.
+type progress struct {
+	bar      *progressbar.ProgressBar
+	w        io.Writer
+	from, to int64
+	last     time.Time
+}
+
+func newProgress(w io.Writer, from, to int64) *progress {
+	p := &progress{w: w, from: from, to: to, last: time.Now()}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions64(max(to-from+1, 1),
+			progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("backfill"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond))
+	}
+	return p
+}
+
+func (p *progress) set(lastID int64) {
+	done := lastID - p.from + 1
+	if p.bar != nil {
+		_ = p.bar.Set64(done)
+		return
+	}
+	if time.Since(p.last) >= 10*time.Second {
+		p.last = time.Now()
+		fmt.Fprintf(p.w, "backfill: CEL id %d of %d (%.0f%%)\n", lastID, p.to, 100*float64(done)/float64(max(p.to-p.from+1, 1)))
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}

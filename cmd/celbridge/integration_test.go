@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/testdb"
+	"github.com/celbridge/celbridge/mapper"
+	"github.com/celbridge/celbridge/poller"
+)
+
+// crmServer is a real HTTP server standing in for Clinica Web. It records every request and
+// can be told to fail.
+type crmServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	bodies   []string
+	keys     []string
+	failNext int // answer 503 to this many requests first
+	status   int // when non-zero, answer every request with it
+}
+
+func newCRM(t *testing.T) *crmServer {
+	c := &crmServer{}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded; charset=utf-8" {
+			t.Errorf("Content-Type = %q", r.Header.Get("Content-Type"))
+		}
+		if c.failNext > 0 {
+			c.failNext--
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		if c.status != 0 {
+			http.Error(w, "no", c.status)
+			return
+		}
+		c.bodies = append(c.bodies, string(body))
+		c.keys = append(c.keys, r.Header.Get("Idempotency-Key"))
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *crmServer) received() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.bodies...)
+}
+
+// bridge is one celbridge installation under test: a MariaDB with FreePBX's cel table, a CRM
+// and a config file pointing at both.
+type bridge struct {
+	db     *testdb.DB
+	crm    *crmServer
+	config string
+}
+
+func newBridge(t *testing.T, extra string) *bridge {
+	t.Helper()
+	b := &bridge{db: testdb.New(t), crm: newCRM(t)}
+	b.config = filepath.Join(t.TempDir(), "celbridge.toml")
+	cfg := fmt.Sprintf(`
+[mysql]
+dsn = %q
+timezone = "UTC"
+batch_size = 50
+[poll]
+gap_timeout = "1s"
+[crm]
+url = %q
+company_id = "3041"
+[store]
+path = %q
+[http]
+listen = ""
+[log]
+level = "debug"
+%s`, b.db.ReaderDSN, b.crm.URL+"/api/Binotel/Push", filepath.Join(t.TempDir(), "state.db"), extra)
+	if err := os.WriteFile(b.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// run runs celbridge with args (and -config) and returns its exit code and output.
+func (b *bridge) run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	args = append(args[:1:1], append([]string{"-config", b.config}, args[1:]...)...)
+	code = Main(ctx, args, &out, &errw)
+	return code, out.String(), errw.String()
+}
+
+// realRows are the 374 rows of the FreePBX capture, read back through the real source.
+func realRows(t *testing.T, db *testdb.DB) []celbridge.CELRow {
+	t.Helper()
+	src, err := poller.OpenMySQL(t.Context(), db.ReaderDSN, "cel", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	rows, err := src.ReadAfter(t.Context(), 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// expected is what the CRM must get for rows: the mapper's events (checked against the
+// golden files in mapper/testdata) encoded as the CRM receives them, grouped per call.
+func expected(t *testing.T, rows []celbridge.CELRow) map[string][]string {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.MySQL.DSN, cfg.CRM.URL = "u:p@tcp(h:1)/d", "http://x"
+	byCall := map[string][]string{}
+	for _, e := range mapper.MapAll(cfg.MapperConfig(), rows) {
+		byCall[e.GeneralCallID] = append(byCall[e.GeneralCallID], celbridge.EncodeForm(e.Fields("3041")))
+	}
+	return byCall
+}
+
+// perCall groups received bodies by generalCallID, keeping arrival order.
+func perCall(bodies []string) map[string][]string {
+	m := map[string][]string{}
+	for _, b := range bodies {
+		for _, kv := range strings.Split(b, "&") {
+			if id, ok := strings.CutPrefix(kv, "generalCallID="); ok {
+				m[id] = append(m[id], b)
+			}
+		}
+	}
+	return m
+}
+
+func loadCapture(t *testing.T, db *testdb.DB) {
+	t.Helper()
+	db.LoadSQL(t, filepath.Join(testdb.ModuleRoot(t), "testdata", "freepbx-cel", "cel.sql"))
+}
+
+func TestOnce_RealCEL(t *testing.T) {
+	b := newBridge(t, "")
+	// The first start on an empty store begins at the newest row: here, an empty table.
+	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+		t.Fatalf("first once: exit %d\n%s", code, stderr)
+	}
+	loadCapture(t, b.db)
+	code, _, stderr := b.run(t, t.Context(), "once")
+	if code != 0 {
+		t.Fatalf("once: exit %d\n%s", code, stderr)
+	}
+	want := expected(t, realRows(t, b.db))
+	got := perCall(b.crm.received())
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("CRM requests differ from the mapper's (-want +got):\n%s", d)
+	}
+	// Scenario 1, spelled out: the receptionist's screen pop.
+	if s := got["17956529280"]; len(s) == 0 || s[0] != "didNumber=0443334000&externalNumber=0670219424&internalNumber=801&generalCallID=17956529280&callType=0&companyID=3041&requestType=receivedTheCall" {
+		t.Errorf("scenario 1 receivedTheCall = %q", s)
+	}
+	n := len(b.crm.received())
+	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+		t.Fatalf("second once: exit %d\n%s", code, stderr)
+	}
+	if m := len(b.crm.received()); m != n {
+		t.Errorf("second once sent %d more requests, want none", m-n)
+	}
+}
+
+func TestOnce_FirstStartSkipsHistory(t *testing.T) {
+	b := newBridge(t, "")
+	loadCapture(t, b.db)
+	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+		t.Fatalf("once: exit %d\n%s", code, stderr)
+	}
+	if got := b.crm.received(); len(got) != 0 {
+		t.Errorf("first start pushed %d historic requests, want 0", len(got))
+	}
+}
+
+// TestOnce_SplitAcrossPolls inserts the capture in slices, one `once` (a new process state:
+// fresh mapper, store reopened) per slice, so calls are cut between received and hangup.
+func TestOnce_SplitAcrossPolls(t *testing.T) {
+	b := newBridge(t, "")
+	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+		t.Fatalf("first once: exit %d\n%s", code, stderr)
+	}
+	staging := testdb.New(t)
+	loadCapture(t, staging)
+	rows := realRows(t, staging)
+	for _, cut := range [][2]int{{0, 5}, {5, 60}, {60, 61}, {61, 200}, {200, len(rows)}} {
+		b.db.Insert(t, rows[cut[0]:cut[1]]...)
+		if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+			t.Fatalf("once after rows %v: exit %d\n%s", cut, code, stderr)
+		}
+	}
+	if d := cmp.Diff(expected(t, rows), perCall(b.crm.received())); d != "" {
+		t.Errorf("split polls changed the requests (-want +got):\n%s", d)
+	}
+	keys := map[string]bool{}
+	for _, k := range b.crm.keys {
+		if keys[k] {
+			t.Errorf("request %s sent twice", k)
+		}
+		keys[k] = true
+	}
+}
+
+// TestRun_CRMRecovers runs the daemon while the CRM answers 503 to the first requests.
+func TestRun_CRMRecovers(t *testing.T) {
+	b := newBridge(t, "")
+	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+		t.Fatalf("first once: exit %d\n%s", code, stderr)
+	}
+	b.crm.failNext = 3
+	loadCapture(t, b.db)
+	want := expected(t, realRows(t, b.db))
+	total := 0
+	for _, s := range want {
+		total += len(s)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int)
+	var stderr string
+	go func() {
+		var code int
+		code, _, stderr = b.run(t, ctx, "run")
+		done <- code
+	}()
+	deadline := time.After(60 * time.Second)
+	for len(b.crm.received()) < total {
+		select {
+		case <-deadline:
+			cancel()
+			<-done
+			t.Fatalf("only %d of %d requests arrived; log:\n%s", len(b.crm.received()), total, stderr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("run exit %d after SIGTERM-like stop, want 0\n%s", code, stderr)
+	}
+	if d := cmp.Diff(want, perCall(b.crm.received())); d != "" {
+		t.Errorf("after 503s the requests differ (-want +got):\n%s", d)
+	}
+	if !strings.Contains(stderr, "503") {
+		t.Errorf("the 503s were not logged:\n%s", stderr)
+	}
+}
+
+func TestOnce_CRMRefuses(t *testing.T) {
+	b := newBridge(t, "")
+	b.run(t, t.Context(), "once")
+	loadCapture(t, b.db)
+	b.crm.status = http.StatusBadRequest
+	code, _, stderr := b.run(t, t.Context(), "once")
+	if code != exitFailure {
+		t.Errorf("once with a CRM answering 400: exit %d, want %d\n%s", code, exitFailure, stderr)
+	}
+	if !strings.Contains(stderr, "400") {
+		t.Errorf("the 400 was not reported:\n%s", stderr)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	t.Run("WrongPassword", func(t *testing.T) {
+		b := newBridge(t, "")
+		cfg, _ := os.ReadFile(b.config)
+		bad := strings.Replace(string(cfg), b.db.Password, "not-the-password", 1)
+		os.WriteFile(b.config, []byte(bad), 0o600)
+		code, _, stderr := b.run(t, t.Context(), "once")
+		if code != exitFailure {
+			t.Errorf("exit %d, want %d", code, exitFailure)
+		}
+		for _, w := range []string{b.db.User, "GRANT SELECT"} {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("message does not mention %q:\n%s", w, stderr)
+			}
+		}
+		if strings.Contains(stderr, "not-the-password") {
+			t.Errorf("message leaks the password:\n%s", stderr)
+		}
+	})
+	t.Run("ConfigTypo", func(t *testing.T) {
+		b := newBridge(t, "[poll]\nshedule = \"@every 1s\"\n")
+		code, _, stderr := b.run(t, t.Context(), "once")
+		if code != exitUsage || !strings.Contains(stderr, `unknown key "poll.shedule"`) {
+			t.Errorf("exit %d, want %d with the key named:\n%s", code, exitUsage, stderr)
+		}
+	})
+	t.Run("MissingURL", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "c.toml")
+		os.WriteFile(path, []byte("[mysql]\ndsn = \"u:secret@tcp(127.0.0.1:1)/asteriskcdrdb\"\n"), 0o600)
+		var out, errw bytes.Buffer
+		code := Main(t.Context(), []string{"once", "-config", path}, &out, &errw)
+		if code != exitUsage || !strings.Contains(errw.String(), "crm.url: is empty") {
+			t.Errorf("exit %d, want %d naming crm.url:\n%s", code, exitUsage, errw.String())
+		}
+	})
+	t.Run("GarbageRow", func(t *testing.T) {
+		b := newBridge(t, "")
+		b.run(t, t.Context(), "once")
+		staging := testdb.New(t)
+		loadCapture(t, staging)
+		rows := realRows(t, staging)[:13] // scenario 1
+		garbage := celbridge.CELRow{ID: 7, EventType: "BRIDGE_ENTER", UniqueID: rows[0].UniqueID, LinkedID: rows[0].LinkedID,
+			ChanName: "PJSIP/kyivstar-00000000", Extra: `{"bridge_id":`, EventTime: rows[0].EventTime}
+		for i := range rows {
+			if rows[i].ID >= 7 {
+				rows[i].ID++ // make room for the garbage row inside the call
+			}
+		}
+		b.db.Insert(t, rows...)
+		b.db.Insert(t, garbage)
+		b.db.Exec(t, "INSERT INTO cel (id, eventtype, eventtime, cid_name, cid_num, cid_ani, cid_rdnis, cid_dnid, exten, context, channame, appname, appdata, amaflags, accountcode, uniqueid, linkedid, peer, userdeftype, extra) VALUES (100, '', '0000-00-00 00:00:00', '', '', '', '', '', '', '', '', '', '', 0, '', '', '', '', '', 'not json')")
+		code, _, stderr := b.run(t, t.Context(), "once")
+		if code != 0 {
+			t.Fatalf("once: exit %d\n%s", code, stderr)
+		}
+		if !strings.Contains(stderr, "cel_id=7") {
+			t.Errorf("the malformed row is not logged with its id:\n%s", stderr)
+		}
+		got := perCall(b.crm.received())["17956529280"]
+		if len(got) != 3 || !strings.HasSuffix(got[2], "requestType=hangupTheCall") {
+			t.Errorf("scenario 1 with a garbage row in it: got %q, want received, answered, hangup", got)
+		}
+	})
+}
+
+func TestBackfill_DryRun(t *testing.T) {
+	b := newBridge(t, "")
+	loadCapture(t, b.db)
+	code, stdout, stderr := b.run(t, t.Context(), "backfill", "-from-id", "1", "-dry-run")
+	if code != 0 {
+		t.Fatalf("backfill -dry-run: exit %d\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	want := `{"didNumber":"0443334000","externalNumber":"0670219424","internalNumber":"801","generalCallID":"17956529280","callType":"0","companyID":"3041","requestType":"receivedTheCall"}`
+	if lines[0] != want {
+		t.Errorf("first line = %s\nwant %s", lines[0], want)
+	}
+	n := 0
+	for _, s := range expected(t, realRows(t, b.db)) {
+		n += len(s)
+	}
+	if len(lines) != n {
+		t.Errorf("dry run printed %d requests, want %d", len(lines), n)
+	}
+	if got := b.crm.received(); len(got) != 0 {
+		t.Errorf("dry run sent %d requests", len(got))
+	}
+}
+
+func TestBackfill_Sends(t *testing.T) {
+	b := newBridge(t, "")
+	loadCapture(t, b.db)
+	want := expected(t, realRows(t, b.db))
+	for i := 0; i < 2; i++ { // the second run must not send anything again
+		code, _, stderr := b.run(t, t.Context(), "backfill", "-from", "2026-11-26", "-to", "2026-11-26")
+		if code != 0 {
+			t.Fatalf("backfill: exit %d\n%s", code, stderr)
+		}
+	}
+	if d := cmp.Diff(want, perCall(b.crm.received())); d != "" {
+		t.Errorf("backfill requests (-want +got):\n%s", d)
+	}
+}

@@ -1,0 +1,144 @@
+// Command celbridge connects FreePBX's CEL table to a CRM that accepts Binotel-format PUSH
+// requests (Clinica Web). See README.md and `celbridge help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // mysql.timezone must work on a machine without /usr/share/zoneinfo
+)
+
+// Set at build time with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // something went wrong at run time
+	exitUsage   = 2 // bad command line or configuration
+)
+
+const usage = `celbridge connects FreePBX's CEL table to a Binotel-format CRM (Clinica Web).
+
+Usage:
+  celbridge run -config FILE        the daemon: poll CEL, push events, serve /metrics and /healthz
+  celbridge once -config FILE       one poll and one delivery pass (for cron); non-zero if anything failed
+  celbridge backfill -config FILE -from TIME [-to TIME] [-dry-run]
+                                    rebuild and send the calls that started in a range (also -from-id/-to-id)
+  celbridge demo                    replay bundled sample calls into a built-in CRM receiver; needs no PBX
+  celbridge version                 version and build info
+
+Run 'celbridge COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a problem with the command line or the configuration: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// Main runs the command line args and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"run":      cmdRun,
+		"once":     cmdOnce,
+		"backfill": cmdBackfill,
+		"demo":     cmdDemo,
+		"version":  cmdVersion,
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	cmd, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(stderr, "celbridge: unknown command %q\n\n%s", name, usage)
+		return exitUsage
+	}
+	err := cmd(ctx, args[1:], stdout, stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "celbridge %s: %v\n", name, err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "celbridge %s: %v\n", name, err)
+		return exitFailure
+	}
+}
+
+// newFlags returns a flag set whose errors become usage errors.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args and wraps a bad command line as a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// loadConfig reads the config file; any problem is a usage error.
+func loadConfig(path string) (Config, error) {
+	cfg, err := ReadConfigFile(path)
+	if err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+// newLogger builds the slog logger described by [log].
+func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.Level)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "celbridge %s\n", buildInfo())
+	return nil
+}

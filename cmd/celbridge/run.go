@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/celbridge/celbridge/mapper"
+	"github.com/celbridge/celbridge/poller"
+)
+
+const defaultConfigPath = "/etc/celbridge/celbridge.toml"
+
+// setup parses the flags common to the commands that read a config file.
+func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (*app, error) {
+	fs := newFlags(name, stderr)
+	path := fs.String("config", defaultConfigPath, "configuration file (TOML; see config.example.toml)")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return nil, err
+	}
+	return &app{cfg: cfg, log: newLogger(cfg.Log, stderr)}, nil
+}
+
+func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
+	a, err := setup("run", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, a.close()) }()
+	if err := a.openStore(ctx, true); err != nil {
+		return err
+	}
+	if err := a.openSource(ctx); err != nil {
+		return err
+	}
+	sched, err := poller.ParseSchedule(a.cfg.Poll.Schedule)
+	if err != nil {
+		return usageError{err}
+	}
+	d := a.dispatcher()
+	p := a.poller(mapper.New(a.cfg.MapperConfig()), d.Notify)
+	a.log.Info("celbridge started", "version", version, "config", a.cfg)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := d.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("dispatcher stopped", "err", err)
+		}
+	})
+	wg.Go(func() { a.housekeeping(ctx) })
+	if a.cfg.HTTP.Listen != "" {
+		srv, err := a.serveHTTP(ctx, p, d)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	err = p.Run(ctx, sched)
+	cancel()
+	wg.Wait()
+	a.log.Info("celbridge stopped", "cursor", p.Stats().Cursor.Load())
+	return err
+}
+
+// housekeeping prunes old delivered events now and then.
+func (a *app) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		a.prune(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
+	a, err := setup("once", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, a.close()) }()
+	if err := a.openStore(ctx, true); err != nil {
+		return err
+	}
+	if err := a.openSource(ctx); err != nil {
+		return err
+	}
+	d := a.dispatcher()
+	p := a.poller(mapper.New(a.cfg.MapperConfig()), nil)
+	pollErr := p.Tick(ctx)
+	if pollErr != nil {
+		pollErr = fmt.Errorf("poll: %w", pollErr)
+	}
+	delivered, failed, err := d.Drain(ctx)
+	a.log.Info("once done", "rows", p.Stats().RowsRead.Load(), "events", p.Stats().EventsAdded.Load(),
+		"delivered", delivered, "failed", failed, "cursor", p.Stats().Cursor.Load())
+	if err == nil && failed > 0 {
+		err = fmt.Errorf("%d requests to the CRM failed; they stay in the outbox and are retried by the next run", failed)
+	}
+	a.prune(ctx)
+	return errors.Join(pollErr, err)
+}

@@ -1,0 +1,101 @@
+package poller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/celbridge/celbridge"
+)
+
+// RangeSource reads CEL rows by primary-key range. *MySQLSource implements it.
+type RangeSource interface {
+	ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error)
+}
+
+// BackfillMapper is the mapper as Backfill uses it.
+type BackfillMapper interface {
+	Feed(row celbridge.CELRow) ([]celbridge.Event, error)
+	Expire(now time.Time) []celbridge.Event
+	Flush() []celbridge.Event
+	OpenCalls() int
+	IsOpen(linkedid string) bool
+}
+
+// Backfill rebuilds the calls that started in a CEL id range and hands their events to Emit.
+// It reads past ToID only for rows of calls still open at ToID, so a call that started in
+// the range is complete and a call that started after it is left to the live poller. It
+// never touches the live cursor.
+type Backfill struct {
+	Source    RangeSource
+	Mapper    BackfillMapper
+	BatchSize int
+	FromID    int64 // first id of the range
+	ToID      int64 // last id of the range
+	// Emit receives the events of each batch in order; an error stops the backfill.
+	Emit func(ctx context.Context, events []celbridge.Event) error
+	// Progress, when set, is called after each batch with the last id read.
+	Progress func(lastID int64)
+	// Warn, when set, is told about each malformed row.
+	Warn func(row celbridge.CELRow, err error)
+	// Routine, when set, marks mapper warnings that are expected (rows of calls that started
+	// before the range); Warn is not told about those.
+	Routine func(error) bool
+}
+
+// Run reads the range and emits every event. It returns the number of rows read.
+func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
+	limit := b.BatchSize
+	if limit <= 0 {
+		limit = 1000
+	}
+	after := b.FromID - 1
+	for {
+		if err := ctx.Err(); err != nil {
+			return rows, ErrStopped
+		}
+		batch, err := b.Source.ReadAfter(ctx, after, limit)
+		if err != nil {
+			return rows, fmt.Errorf("read cel after id %d: %w", after, err)
+		}
+		var events []celbridge.Event
+		var last time.Time
+		done := len(batch) < limit
+		for _, r := range batch {
+			after = r.ID
+			if r.EventTime.After(last) {
+				last = r.EventTime // the data's clock: ends calls without LINKEDID_END
+			}
+			if r.ID > b.ToID {
+				if b.Mapper.OpenCalls() == 0 {
+					done = true
+					break
+				}
+				if !b.Mapper.IsOpen(r.LinkedID) {
+					continue
+				}
+			}
+			rows++
+			ev, warn := b.Mapper.Feed(r)
+			if warn != nil && b.Warn != nil && (b.Routine == nil || !b.Routine(warn)) {
+				b.Warn(r, warn)
+			}
+			events = append(events, ev...)
+		}
+		if !last.IsZero() {
+			events = append(events, b.Mapper.Expire(last)...)
+		}
+		if done {
+			events = append(events, b.Mapper.Flush()...)
+		}
+		if err := b.Emit(ctx, events); err != nil {
+			return rows, err
+		}
+		if b.Progress != nil {
+			b.Progress(min(after, b.ToID))
+		}
+		if done {
+			return rows, nil
+		}
+	}
+}

@@ -1,0 +1,305 @@
+// Package poller reads FreePBX's CEL table by id cursor and drives one cycle: read the new
+// rows, rebuild calls with the mapper, and commit the events together with the cursor.
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/celbridge/celbridge"
+)
+
+// Source reads CEL rows by primary key. *MySQLSource implements it.
+type Source interface {
+	ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error)
+	ReadIDs(ctx context.Context, ids []int64) ([]celbridge.CELRow, error)
+	MaxID(ctx context.Context) (int64, error)
+}
+
+// Store keeps the restart point and the outbox. *store.DB implements it.
+type Store interface {
+	Checkpoint(ctx context.Context) (cursor int64, ok bool, err error)
+	Commit(ctx context.Context, cursor int64, events []celbridge.Event) (added int, err error)
+}
+
+// Mapper rebuilds calls from rows. *mapper.Mapper implements it.
+type Mapper interface {
+	Feed(row celbridge.CELRow) ([]celbridge.Event, error)
+	Expire(now time.Time) []celbridge.Event
+	OldestOpen() (id int64, ok bool)
+	OpenCalls() int
+}
+
+// maxTrackedGap is the widest run of missing ids the poller waits for. A wider hole (an
+// auto-increment jump, rows deleted by hand) cannot be a few transactions in flight.
+const maxTrackedGap = 1000
+
+// Poller reads new CEL rows after the cursor, feeds them to the mapper and commits the
+// events with the new cursor in one store transaction. Set the exported fields, then call
+// Run or Tick; a Poller is not safe for concurrent Ticks (Run never overlaps them).
+type Poller struct {
+	Source     Source
+	Store      Store
+	Mapper     Mapper
+	BatchSize  int           // rows per query; default 1000
+	GapTimeout time.Duration // how long a missing id is waited for; default 10s
+	Notify     func()        // called after a commit that added events (wakes the dispatcher)
+	Logger     *slog.Logger
+	Now        func() time.Time
+	// Routine, when set, marks mapper warnings that are expected in normal operation (rows of
+	// calls that started before the poller did); they are logged at debug level only.
+	Routine func(error) bool
+
+	started bool
+	high    int64               // highest CEL id fed to the mapper
+	gaps    map[int64]time.Time // missing ids below high, with when they were first missed
+	pending []celbridge.Event   // events whose commit failed; committed before anything else
+	cursor  int64               // last committed cursor
+
+	stats Stats
+}
+
+// Stats are the poller's counters since start; read them with Poller.Stats.
+type Stats struct {
+	RowsRead, BadRows, GapsGivenUp, EventsAdded atomic.Int64
+	Cursor, High, OpenCalls                     atomic.Int64
+	LastOK                                      atomic.Int64 // unix ms of the last successful Tick
+}
+
+// Stats returns the poller's live counters.
+func (p *Poller) Stats() *Stats { return &p.stats }
+
+// Run polls at every tick of s until ctx is cancelled. Polls never overlap: the next one is
+// computed after the current one finished. Errors are logged (the same one at most every
+// 30 s) and the poll is tried again at the next tick.
+func (p *Poller) Run(ctx context.Context, s Schedule) error {
+	var lastErr string
+	var lastLogged time.Time
+	for {
+		err := p.Tick(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil && (err.Error() != lastErr || p.now().Sub(lastLogged) >= 30*time.Second):
+			p.logger().Error("poll failed; trying again at the next tick", "err", err)
+			lastErr, lastLogged = err.Error(), p.now()
+		case err == nil && lastErr != "":
+			p.logger().Info("poll works again")
+			lastErr = ""
+		}
+		t := time.NewTimer(time.Until(s.Next(time.Now())))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Tick runs one poll: late rows that fill gaps, then every new row in batches, then the calls
+// that ended without LINKEDID_END. Each batch is committed with its cursor.
+func (p *Poller) Tick(ctx context.Context) error {
+	if err := p.start(ctx); err != nil {
+		return err
+	}
+	if err := p.commit(ctx, nil); err != nil { // whatever failed to commit last time
+		return err
+	}
+	if err := p.fillGaps(ctx); err != nil {
+		return err
+	}
+	for {
+		rows, err := p.Source.ReadAfter(ctx, p.high, p.batchSize())
+		if err != nil {
+			return fmt.Errorf("read cel after id %d: %w", p.high, err)
+		}
+		var events []celbridge.Event
+		for _, r := range rows {
+			if r.ID <= p.high {
+				continue
+			}
+			p.noteGap(p.high+1, r.ID-1)
+			p.high = r.ID
+			events = append(events, p.feed(r)...)
+		}
+		if len(rows) < p.batchSize() {
+			p.giveUpGaps()
+			events = append(events, p.Mapper.Expire(p.now())...)
+			if err := p.commit(ctx, events); err != nil {
+				return err
+			}
+			break
+		}
+		if err := p.commit(ctx, events); err != nil {
+			return err
+		}
+	}
+	p.stats.LastOK.Store(p.now().UnixMilli())
+	return nil
+}
+
+// start loads the checkpoint once. An empty store starts at the newest CEL row, so a first
+// start does not push history (backfill does that on purpose).
+func (p *Poller) start(ctx context.Context) error {
+	if p.started {
+		return nil
+	}
+	cursor, ok, err := p.Store.Checkpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("load checkpoint: %w", err)
+	}
+	if !ok {
+		if cursor, err = p.Source.MaxID(ctx); err != nil {
+			return fmt.Errorf("find newest cel id: %w", err)
+		}
+		if _, err := p.Store.Commit(ctx, cursor, nil); err != nil {
+			return fmt.Errorf("save first checkpoint: %w", err)
+		}
+		p.logger().Info("first start: beginning at the newest CEL row; use backfill to send older calls", "cursor", cursor)
+	}
+	p.high, p.cursor, p.started = cursor, cursor, true
+	p.gaps = map[int64]time.Time{}
+	p.stats.Cursor.Store(cursor)
+	p.stats.High.Store(cursor)
+	return nil
+}
+
+func (p *Poller) feed(r celbridge.CELRow) []celbridge.Event {
+	p.stats.RowsRead.Add(1)
+	events, warn := p.Mapper.Feed(r)
+	if warn != nil && p.Routine != nil && p.Routine(warn) {
+		p.logger().Debug("CEL row skipped", "cel_id", r.ID, "err", warn)
+	} else if warn != nil {
+		p.stats.BadRows.Add(1)
+		p.logger().Warn("malformed CEL row; processed with what is known", "cel_id", r.ID, "err", warn)
+	}
+	return events
+}
+
+// fillGaps reads the ids still missing below high; rows that committed late are fed now.
+func (p *Poller) fillGaps(ctx context.Context) error {
+	if len(p.gaps) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(p.gaps))
+	for id := range p.gaps {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	rows, err := p.Source.ReadIDs(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("read %d late cel ids from %d: %w", len(ids), ids[0], err)
+	}
+	var events []celbridge.Event
+	for _, r := range rows {
+		if _, missing := p.gaps[r.ID]; missing {
+			delete(p.gaps, r.ID)
+			events = append(events, p.feed(r)...)
+		}
+	}
+	return p.commit(ctx, events)
+}
+
+func (p *Poller) noteGap(from, to int64) {
+	if from > to {
+		return
+	}
+	if to-from+1 > maxTrackedGap {
+		p.stats.GapsGivenUp.Add(1)
+		p.logger().Warn("CEL ids jump; not waiting for so many missing rows", "from", from, "to", to)
+		return
+	}
+	now := p.now()
+	for id := from; id <= to; id++ {
+		p.gaps[id] = now
+	}
+}
+
+// giveUpGaps forgets ids missing for longer than GapTimeout: a rolled-back insert never fills.
+func (p *Poller) giveUpGaps() {
+	var given []int64
+	for id, seen := range p.gaps {
+		if p.now().Sub(seen) >= p.gapTimeout() {
+			given = append(given, id)
+			delete(p.gaps, id)
+		}
+	}
+	if len(given) > 0 {
+		slices.Sort(given)
+		p.stats.GapsGivenUp.Add(int64(len(given)))
+		p.logger().Warn("gave up waiting for missing CEL ids", "count", len(given), "first", given[0], "last", given[len(given)-1], "waited", p.gapTimeout())
+	}
+}
+
+// commit stores events (and any left from a failed commit) with the current restart point.
+func (p *Poller) commit(ctx context.Context, events []celbridge.Event) error {
+	p.pending = append(p.pending, events...)
+	cursor := p.restartPoint()
+	if len(p.pending) == 0 && cursor == p.cursor {
+		return nil
+	}
+	added, err := p.Store.Commit(ctx, cursor, p.pending)
+	if err != nil {
+		return fmt.Errorf("commit %d events at cursor %d: %w", len(p.pending), cursor, err)
+	}
+	p.pending, p.cursor = nil, cursor
+	p.stats.Cursor.Store(cursor)
+	p.stats.High.Store(p.high)
+	p.stats.OpenCalls.Store(int64(p.Mapper.OpenCalls()))
+	p.stats.EventsAdded.Add(int64(added))
+	if added > 0 && p.Notify != nil {
+		p.Notify()
+	}
+	return nil
+}
+
+// restartPoint is DESIGN §4's checkpoint: min(first id of any open call, first unresolved
+// gap) - 1, or the highest id read. Re-reading from it rebuilds every open call; events
+// already in the outbox are not enqueued twice.
+func (p *Poller) restartPoint() int64 {
+	c := p.high
+	for id := range p.gaps {
+		c = min(c, id-1)
+	}
+	if id, ok := p.Mapper.OldestOpen(); ok {
+		c = min(c, id-1)
+	}
+	return max(c, 0)
+}
+
+func (p *Poller) batchSize() int {
+	if p.BatchSize > 0 {
+		return p.BatchSize
+	}
+	return 1000
+}
+
+func (p *Poller) gapTimeout() time.Duration {
+	if p.GapTimeout > 0 {
+		return p.GapTimeout
+	}
+	return 10 * time.Second
+}
+
+func (p *Poller) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Poller) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}
+
+// ErrStopped is returned by Backfill when its context was cancelled before the range was read.
+var ErrStopped = errors.New("stopped before the end of the range")
