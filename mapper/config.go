@@ -59,7 +59,7 @@ const DefaultExtensionPattern = `^[0-9]{2,6}$`
 func DefaultConfig() Config {
 	return Config{
 		ExtensionPattern: regexp.MustCompile(DefaultExtensionPattern),
-		InboundContexts:  []string{"from-trunk", "from-pstn", "from-did-direct"},
+		InboundContexts:  []string{"from-trunk*", "from-pstn", "from-did-direct"},
 		CallID:           CallIDDigits,
 		EndGrace:         3 * time.Second,
 		MaxCallAge:       12 * time.Hour,

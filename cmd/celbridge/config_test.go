@@ -68,7 +68,7 @@ dsn = "u:p@tcp(h:3306)/asteriskcdrdb"`, []string{"crm.url: is empty", "https://c
 		{"BadSchedule", minimalConfig + "[poll]\nschedule = \"every second\"\n", []string{"poll.schedule", "@every 250ms"}},
 		{"BadDuration", minimalConfig + "[poll]\ngap_timeout = \"ten\"\n", []string{"gap_timeout", `"10s"`}},
 		{"ZeroDuration", minimalConfig + "[poll]\nend_grace = \"0s\"\n", []string{"poll.end_grace: must be a positive duration"}},
-		{"BadZone", minimalConfig + "[mysql]\n", []string{"table mysql"}},
+		{"DuplicateSection", minimalConfig + "[mysql]\n", []string{"line 6", "already been defined"}},
 		{"BadCallID", minimalConfig + "call_id = \"uuid\"\n", []string{`crm.call_id: "uuid" is not "digits" or "linkedid"`}},
 		{"BadURL", "[mysql]\ndsn = \"u:p@tcp(h:3306)/db\"\n[crm]\nurl = \"ftp://x\"\n", []string{"crm.url: is not an http(s) URL"}},
 		{"BadRegexp", minimalConfig + "[pbx]\nextension_pattern = \"([0-9\"\n", []string{"pbx.extension_pattern", "^[0-9]{2,6}$"}},

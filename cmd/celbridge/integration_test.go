@@ -299,9 +299,9 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("ConfigTypo", func(t *testing.T) {
-		b := newBridge(t, "[poll]\nshedule = \"@every 1s\"\n")
+		b := newBridge(t, "[pbx]\ninternal_call = true\n")
 		code, _, stderr := b.run(t, t.Context(), "once")
-		if code != exitUsage || !strings.Contains(stderr, `unknown key "poll.shedule"`) {
+		if code != exitUsage || !strings.Contains(stderr, `unknown key "pbx.internal_call"`) {
 			t.Errorf("exit %d, want %d with the key named:\n%s", code, exitUsage, stderr)
 		}
 	})
