@@ -51,6 +51,8 @@ type Poller struct {
 	Notify     func()        // called after a commit that added events (wakes the dispatcher)
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// OnTick, when set, is called after every poll with its duration and outcome (metrics).
+	OnTick func(took time.Duration, err error)
 	// Routine, when set, marks mapper warnings that are expected in normal operation (rows of
 	// calls that started before the poller did); they are logged at debug level only.
 	Routine func(error) bool
@@ -69,6 +71,7 @@ type Stats struct {
 	RowsRead, BadRows, GapsGivenUp, EventsAdded atomic.Int64
 	Cursor, High, OpenCalls                     atomic.Int64
 	LastOK                                      atomic.Int64 // unix ms of the last successful Tick
+	LastRowTime                                 atomic.Int64 // unix ms of the newest CEL row's eventtime
 }
 
 // Stats returns the poller's live counters.
@@ -81,7 +84,11 @@ func (p *Poller) Run(ctx context.Context, s Schedule) error {
 	var lastErr string
 	var lastLogged time.Time
 	for {
+		began := time.Now()
 		err := p.Tick(ctx)
+		if p.OnTick != nil && ctx.Err() == nil {
+			p.OnTick(time.Since(began), err)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -172,6 +179,9 @@ func (p *Poller) start(ctx context.Context) error {
 
 func (p *Poller) feed(r celbridge.CELRow) []celbridge.Event {
 	p.stats.RowsRead.Add(1)
+	if !r.EventTime.IsZero() && r.EventTime.UnixMilli() > p.stats.LastRowTime.Load() {
+		p.stats.LastRowTime.Store(r.EventTime.UnixMilli())
+	}
 	events, warn := p.Mapper.Feed(r)
 	if warn != nil && p.Routine != nil && p.Routine(warn) {
 		p.logger().Debug("CEL row skipped", "cel_id", r.ID, "err", warn)
