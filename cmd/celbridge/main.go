@@ -36,6 +36,7 @@ Usage:
   celbridge once -config FILE       one poll and one delivery pass (for cron); non-zero if anything failed
   celbridge backfill -config FILE -from TIME [-to TIME] [-dry-run]
                                     rebuild and send the calls that started in a range (also -from-id/-to-id)
+  celbridge explain -config FILE ID the CEL rows of one call (linkedid or generalCallID) and each request, with why
   celbridge demo                    replay bundled sample calls into a built-in CRM receiver; needs no PBX
   celbridge version                 version and build info
 
@@ -66,6 +67,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"once":     cmdOnce,
 		"backfill": cmdBackfill,
 		"demo":     cmdDemo,
+		"explain":  cmdExplain,
 		"version":  cmdVersion,
 	}
 	name := args[0]

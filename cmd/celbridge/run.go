@@ -15,15 +15,36 @@ import (
 
 const defaultConfigPath = "/etc/celbridge/celbridge.toml"
 
-// setup parses the flags common to the commands that read a config file.
-func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (*app, error) {
+// setup parses the flags common to the commands that read a config file, and fills pos with
+// the positional arguments the command takes (they may stand before or after the flags).
+func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet), pos ...*string) (*app, error) {
 	fs := newFlags(name, stderr)
 	path := fs.String("config", defaultConfigPath, "configuration file (TOML; see config.example.toml)")
 	if extra != nil {
 		extra(fs)
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(rest) != len(pos) {
+		if len(pos) == 0 {
+			return nil, usageError{fmt.Errorf("unexpected argument %q", rest[0])}
+		}
+		return nil, usageError{fmt.Errorf("want %d argument(s), got %d (see %s -h)", len(pos), len(rest), name)}
+	}
+	for i, p := range pos {
+		*p = rest[i]
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {

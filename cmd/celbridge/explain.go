@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/mapper"
+	"github.com/celbridge/celbridge/store"
+)
+
+// cmdExplain prints one call's CEL rows and each request they produce, with the rule that
+// decided it. It reads the database like the poller (SELECT only) and needs no CRM; when the
+// store exists it also shows what was delivered.
+func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	var id string
+	a, err := setup("explain", args, stderr, nil, &id)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, a.close()) }()
+	if err := a.openSource(ctx); err != nil {
+		return err
+	}
+	linkedid := a.resolveCallID(ctx, id)
+	rows, err := a.source.ReadCall(ctx, linkedid)
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("no CEL rows with linkedid %s (give a linkedid such as 1795652928.0 or a generalCallID such as 17956529280)", linkedid)
+	}
+	fmt.Fprintf(stdout, "Call %s (generalCallID %s): %d CEL rows, ids %d..%d\n\n",
+		linkedid, celbridge.DigitsOnly(linkedid), len(rows), rows[0].ID, rows[len(rows)-1].ID)
+	printRows(stdout, rows)
+
+	events := mapper.MapAll(a.cfg.MapperConfig(), rows)
+	fmt.Fprintf(stdout, "\nRequests to the CRM, each with the row and rule that decided it:\n")
+	if len(events) == 0 {
+		fmt.Fprintln(stdout, "  none: the call is internal (phone to phone; pbx.internal_calls = false) or has no call start in these rows")
+	}
+	states := a.deliveryStates(ctx, linkedid)
+	for _, e := range events {
+		fmt.Fprintf(stdout, "  row %-6d %s\n", e.CELID, celbridge.EncodeForm(e.Fields(a.cfg.CRM.CompanyID)))
+		fmt.Fprintf(stdout, "             why: %s\n", e.Rule)
+		if s, ok := states[e.IdempotencyKey()]; ok {
+			fmt.Fprintf(stdout, "             outbox: %s\n", s)
+		}
+	}
+	return nil
+}
+
+// resolveCallID turns a generalCallID into a linkedid: through the store when it knows the
+// call, else by putting back the dot after the 10-digit epoch.
+func (a *app) resolveCallID(ctx context.Context, id string) string {
+	if strings.Contains(id, ".") || celbridge.DigitsOnly(id) != id {
+		return id
+	}
+	if _, err := os.Stat(a.cfg.Store.Path); err == nil {
+		if db, err := store.OpenReadOnly(ctx, a.cfg.Store.Path); err == nil {
+			defer db.Close()
+			if c, _, err := db.Call(ctx, id); err == nil {
+				return c.LinkedID
+			}
+		}
+	}
+	if len(id) > 10 {
+		return id[:10] + "." + id[10:]
+	}
+	return id
+}
+
+// deliveryStates reads what the store knows of the call's requests, by idempotency key.
+func (a *app) deliveryStates(ctx context.Context, linkedid string) map[string]string {
+	states := map[string]string{}
+	if _, err := os.Stat(a.cfg.Store.Path); err != nil {
+		return states
+	}
+	db, err := store.OpenReadOnly(ctx, a.cfg.Store.Path)
+	if err != nil {
+		return states
+	}
+	defer db.Close()
+	_, entries, err := db.Call(ctx, linkedid)
+	if err != nil {
+		return states
+	}
+	for _, e := range entries {
+		s := e.State
+		switch {
+		case e.State == store.StateDelivered:
+			s += " " + e.DeliveredAt.Local().Format("2006-01-02 15:04:05")
+		case e.LastError != "":
+			s += fmt.Sprintf(" after %d attempts, last error: %s", e.Attempts, e.LastError)
+		}
+		states[e.Key] = s
+	}
+	return states
+}
+
+// printRows prints CEL rows as a compact table. DTMF rows' extra is hidden: it holds the
+// digits a caller typed, PINs included.
+func printRows(w io.Writer, rows []celbridge.CELRow) {
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "  id\ttime\tevent\tchannel\tcid_num\texten\tcontext\tapp\tlinkedid\textra / peer")
+	for _, r := range rows {
+		extra := compactExtra(r.Extra)
+		if r.EventType == "DTMF" {
+			extra = "(hidden)"
+		}
+		if r.Peer != "" {
+			extra = strings.TrimSpace(extra + " peer=" + r.Peer)
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.EventTime.Format("15:04:05"), r.EventType,
+			r.ChanName, r.CIDNum, r.Exten, r.Context, cut(r.AppName+" "+r.AppData, 40), r.LinkedID, cut(extra, 90))
+	}
+	tw.Flush()
+}
+
+// compactExtra shortens CEL's extra JSON for a table: key=value pairs, bridge ids cut to
+// their first 8 characters. Text that is not a JSON object is shown as is.
+func compactExtra(extra string) string {
+	var m map[string]any
+	if json.Unmarshal([]byte(extra), &m) != nil {
+		return extra
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		v := fmt.Sprint(m[k])
+		if strings.HasSuffix(k, "bridge_id") || strings.HasSuffix(k, "bridge1_id") || strings.HasSuffix(k, "bridge2_id") {
+			v = cut(v, 9)
+		}
+		if v == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "%s=%s ", strings.TrimPrefix(k, "bridge_"), v)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func cut(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return s[:n-1] + "…"
+	}
+	return s
+}
