@@ -51,6 +51,11 @@ type call struct {
 	dir                     direction
 	did, external, internal string
 	group, queue            string
+	// groupSrc says how the group number was learnt (for Rule); followMe is the extension
+	// whose follow-me rule (Local/FMPR-<ext>, Local/FMGL-<ext>) rings the call.
+	groupSrc, followMe string
+	// recvInternal is the internalNumber receivedTheCall carried.
+	recvInternal string
 	// trunkNumber is the number as sent to the trunk, from the originator's Dial appdata.
 	trunkNumber, lastDial string
 	// outFootprint: the originator ran FreePBX's outbound-route dialplan.
@@ -60,7 +65,7 @@ type call struct {
 
 	received, answered bool
 	answerTime         time.Time
-	talker             string
+	talker, answeredBy string
 	// party is the external party whose leaving ends the talk time.
 	party        *channel
 	transfers    int
@@ -76,6 +81,8 @@ type call struct {
 	pending    []string
 	pendingRef rowRef
 	closed     bool
+	// closeHow is why Expire or Flush closes the call (for Rule).
+	closeHow string
 }
 
 func newCall(cfg *Config, row *celbridge.CELRow) *call {
@@ -120,7 +127,7 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 
 	if row.UniqueID == "" {
 		if et == evLinkedIDEnd {
-			return append(evs, c.close(cfg, ref)...), warn
+			return append(evs, c.close(cfg, ref, fmt.Sprintf("LINKEDID_END, row %d", ref.id))...), warn
 		}
 		return evs, orWarn(warn, fmt.Errorf("%s row without uniqueid: ignored", row.EventType))
 	}
@@ -187,11 +194,15 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 		picker, _ := extraField(row.Extra, "pickup_channel")
 		if pi := classify(picker, cfg.ExtensionPattern); pi.kind == kindPhone {
 			ch.pickedBy = pi.ext
-			evs = append(evs, c.personConnected(cfg, pi.ext, nil, ref)...)
+			why := pi.ext + " picked up the call"
+			if ch.info.kind == kindPhone && ch.info.ext != pi.ext {
+				why += " ringing on " + ch.info.ext + "'s phone"
+			}
+			evs = append(evs, c.personConnected(cfg, pi.ext, nil, ref, why+" (PICKUP)")...)
 		}
 	case evLinkedIDEnd:
 		if row.LinkedID == c.linkedID {
-			evs = append(evs, c.close(cfg, ref)...)
+			evs = append(evs, c.close(cfg, ref, fmt.Sprintf("LINKEDID_END, row %d", ref.id))...)
 		}
 	}
 	return evs, warn
@@ -270,14 +281,20 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 		case kindTrunk:
 			// An outgoing leg inside an incoming call: call forward / follow-me to a mobile.
 			c.reached = true
-			evs = append(c.resolvePending(cfg), c.receive(cfg, ref, c.target())...)
+			why := "forwarded to an outside number (trunk leg " + ch.name + ") before any phone rang; CEL does not show which extension forwarded it"
+			if t := c.target(); t != "" {
+				why = c.targetWhy() + ", which rings an outside number (trunk leg " + ch.name + ")"
+			}
+			evs = append(c.resolvePending(cfg), c.receive(cfg, ref, c.target(), why)...)
+		case kindLocal:
+			evs = c.localStart(cfg, ch, ref)
 		}
 	case dirUndecided, dirInternal:
 		switch ch.info.kind {
 		case kindTrunk:
 			c.dir = dirOutgoing
 			c.reached = true
-			evs = c.receive(cfg, ref, c.internal)
+			evs = c.receive(cfg, ref, c.internal, "outgoing call from "+orUnknown(c.internal)+" to "+orUnknown(c.external)+": the trunk leg "+ch.name+" was created")
 		case kindPhone:
 			c.reached = true
 			if c.dir == dirUndecided {
@@ -289,7 +306,7 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 				}
 			}
 			if cfg.InternalCalls {
-				evs = c.receive(cfg, ref, c.internal)
+				evs = c.receive(cfg, ref, c.internal, "internal call from "+orUnknown(c.internal)+" to "+ch.info.ext+" (sent because internal_calls = true): "+ch.info.ext+"'s phone started ringing")
 			}
 		}
 	}
@@ -358,12 +375,37 @@ func (c *call) trackOrigin(cfg *Config, row *celbridge.CELRow, ref rowRef) []cel
 	switch row.Context {
 	case "ext-queues":
 		c.queue = num
-	case "ext-group":
-		c.group = num
+	case "ext-group", "dial-with-exten":
+		// FreePBX 17 runs a ring group's (and follow-me's) Dial in dial-with-exten with exten =
+		// the group number.
+		c.group, c.groupSrc = num, "the caller entered "+row.Context+" "+num+fmt.Sprintf(" at row %d", ref.id)
 	default:
 		return nil
 	}
-	return append(c.resolvePending(cfg), c.receive(cfg, ref, c.target())...)
+	return append(c.resolvePending(cfg), c.receive(cfg, ref, c.target(), c.targetWhy())...)
+}
+
+// localStart reads where a Local helper channel of an incoming call leads before any phone
+// rang: Local/FMPR-801@… and Local/FMGL-801@… are FreePBX follow-me of 801,
+// Local/600@ext-group-… a ring group, Local/700@ext-queues-… a queue.
+func (c *call) localStart(cfg *Config, ch *channel, ref rowRef) []celbridge.Event {
+	if c.received || ch.info.localSide != '1' {
+		return nil
+	}
+	ext := ch.info.ext
+	switch {
+	case len(ext) > 5 && (strings.HasPrefix(ext, "FMPR-") || strings.HasPrefix(ext, "FMGL-")) &&
+		cfg.ExtensionPattern.MatchString(ext[5:]):
+		c.followMe = ext[5:]
+	case ch.info.localCtx == "ext-group" && ext != "" && ext != "s":
+		c.group, c.groupSrc = ext, "helper channel "+ch.name
+	case ch.info.localCtx == "ext-queues" && ext != "" && ext != "s":
+		c.queue = ext
+	default:
+		return nil
+	}
+	c.reached = true
+	return append(c.resolvePending(cfg), c.receive(cfg, ref, c.target(), c.targetWhy())...)
 }
 
 // appStart handles Queue (the call entered a queue) and VoiceMail.
@@ -373,7 +415,7 @@ func (c *call) appStart(cfg *Config, row *celbridge.CELRow, ref rowRef) []celbri
 	case "queue":
 		if c.dir == dirIncoming && !c.received && first != "" {
 			c.queue = first
-			return append(c.resolvePending(cfg), c.receive(cfg, ref, c.target())...)
+			return append(c.resolvePending(cfg), c.receive(cfg, ref, c.target(), "queue "+first+" (the caller entered Queue("+first+"))")...)
 		}
 	case "voicemail":
 		c.vm = true
@@ -383,7 +425,7 @@ func (c *call) appStart(cfg *Config, row *celbridge.CELRow, ref rowRef) []celbri
 			if box == "" {
 				box = c.target()
 			}
-			return append(c.resolvePending(cfg), c.receive(cfg, ref, box)...)
+			return append(c.resolvePending(cfg), c.receive(cfg, ref, box, "went to voicemail "+orUnknown(box)+" before any phone rang")...)
 		}
 	}
 	return nil
@@ -391,10 +433,33 @@ func (c *call) appStart(cfg *Config, row *celbridge.CELRow, ref rowRef) []celbri
 
 // target is the internal number of an incoming call known before any phone rings.
 func (c *call) target() string {
-	if c.queue != "" {
+	switch {
+	case c.queue != "":
 		return c.queue
+	case c.group != "":
+		return c.group
 	}
-	return c.group
+	return c.followMe
+}
+
+// targetWhy says in words where target() comes from.
+func (c *call) targetWhy() string {
+	switch {
+	case c.queue != "":
+		return "queue " + c.queue
+	case c.group != "":
+		return "ring group " + c.group + " (" + c.groupSrc + ")"
+	case c.followMe != "":
+		return "follow-me of " + c.followMe + " (a Local/FMPR-" + c.followMe + " or FMGL-" + c.followMe + " channel rings its destinations)"
+	}
+	return "no internal destination"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
 }
 
 // ring is a phone starting to ring on an incoming call.
@@ -403,10 +468,10 @@ func (c *call) ring(cfg *Config, ext string, ref rowRef) []celbridge.Event {
 		return nil
 	}
 	if t := c.target(); t != "" {
-		return c.receive(cfg, ref, t)
+		return c.receive(cfg, ref, t, c.targetWhy()+"; "+ext+"'s phone started ringing")
 	}
 	if c.pending == nil && !(len(cfg.Groups) > 0 && cfg.inAnyGroup(ext)) {
-		return c.receive(cfg, ref, ext)
+		return c.receive(cfg, ref, ext, ext+"'s phone started ringing")
 	}
 	// Hold the ring burst: the phones a ring group rings start one right after the other.
 	c.pending = append(c.pending, ext)
@@ -423,13 +488,18 @@ func (c *call) resolvePending(cfg *Config) []celbridge.Event {
 		return nil
 	}
 	internal := c.pending[0]
+	rang := strings.Join(c.pending, ",")
+	why := internal + "'s phone started ringing (it is in a configured ring group but rang alone: a direct call, or the first phone of a hunt group)"
 	if len(c.pending) >= 2 {
 		if g, ok := cfg.groupFor(c.pending); ok {
 			internal = g
+			why = "ring group " + g + " (members " + rang + " rang together, from [[pbx.groups]])"
+		} else {
+			why = internal + "'s phone rang first (" + rang + " rang together; no [[pbx.groups]] group holds them all)"
 		}
 	}
 	c.pending = nil
-	return c.receive(cfg, c.pendingRef, internal)
+	return c.receive(cfg, c.pendingRef, internal, why)
 }
 
 // leave notes that ch hung up: the end of talk time when ch is the external party.
@@ -490,8 +560,8 @@ func (c *call) bridgeExit(ch *channel, id string, holding bool, t time.Time) {
 }
 
 // close ends the call: a receivedTheCall if none was sent yet (IVR, closed hours) and the
-// hangupTheCall.
-func (c *call) close(cfg *Config, ref rowRef) []celbridge.Event {
+// hangupTheCall. how says what closed it (for Rule).
+func (c *call) close(cfg *Config, ref rowRef, how string) []celbridge.Event {
 	if c.closed {
 		return nil
 	}
@@ -504,15 +574,20 @@ func (c *call) close(cfg *Config, ref rowRef) []celbridge.Event {
 		return evs
 	}
 	if !c.received {
-		internal := c.target()
-		if c.dir != dirIncoming {
-			internal = c.internal
+		internal, why := c.target(), "the call ended before reaching any phone (IVR, announcement or closed hours); sent at hang-up"
+		if internal != "" {
+			why = c.targetWhy() + "; the call ended before any phone rang; sent at hang-up"
 		}
-		evs = append(evs, c.receive(cfg, ref, internal)...)
+		if c.dir != dirIncoming {
+			internal, why = c.internal, "outgoing call from "+orUnknown(c.internal)+" to "+orUnknown(c.external)+" ended before a trunk leg answered; sent at hang-up"
+		}
+		evs = append(evs, c.receive(cfg, ref, internal, why)...)
 	}
 	e := c.event(cfg, celbridge.Hangup, ref)
 	e.Billsec = c.billsec(ref.t)
-	e.Disposition, e.Rule = c.disposition()
+	var why string
+	e.Disposition, why = c.disposition()
+	e.Rule = fmt.Sprintf("hangup: %s: %s; billsec %d (%s)", e.Disposition, why, e.Billsec, how)
 	return append(evs, e)
 }
 
@@ -551,25 +626,30 @@ func (c *call) billsec(end time.Time) int {
 func (c *call) disposition() (disp, rule string) {
 	switch {
 	case c.answered && (c.transfers > 0 || c.transferSeen):
-		return celbridge.DispTransfer, "answered, then transferred"
+		why := "answered by " + orUnknown(c.answeredBy) + ", then transferred"
+		if c.talker != c.answeredBy && c.talker != "" {
+			why += " (last to " + c.talker + ")"
+		}
+		return celbridge.DispTransfer, why
 	case c.answered:
-		return celbridge.DispAnswer, "answered by a person"
+		return celbridge.DispAnswer, "answered by " + orUnknown(c.answeredBy)
 	case c.vm:
-		return celbridge.DispVoicemail, "not answered, went to VoiceMail"
+		return celbridge.DispVoicemail, "not answered, the caller went to voicemail"
 	}
 	ds := c.dialStatus
+	who := "the caller's"
 	if ds == "" {
-		ds = c.anyDialStatus
+		ds, who = c.anyDialStatus, "a"
 	}
 	switch ds {
 	case celbridge.DispCancel, celbridge.DispNoAnswer, celbridge.DispBusy, celbridge.DispChanUnavail, celbridge.DispCongestion:
-		return ds, "not answered, originator's HANGUP dialstatus " + ds
+		return ds, "not answered; " + who + " Dial ended with dialstatus " + ds
 	}
 	if !c.reached {
-		return celbridge.DispCancel, "ended before reaching a phone (IVR, announcement, closed hours)"
+		return celbridge.DispCancel, "the caller hung up before reaching any phone (IVR, announcement, closed hours)"
 	}
 	if c.origin != nil && c.hangupSource == c.origin.name {
-		return celbridge.DispCancel, "not answered, the caller hung up"
+		return celbridge.DispCancel, "not answered, the caller hung up while it rang"
 	}
 	return celbridge.DispNoAnswer, "not answered"
 }

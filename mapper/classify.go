@@ -39,6 +39,9 @@ type chanInfo struct {
 	// localBase is a Local channel's name without ";1"/";2"; localSide is '1' or '2'.
 	localBase string
 	localSide byte
+	// localCtx is a Local channel's context without the counter ("from-queue" in
+	// Local/801@from-queue-00000000;1).
+	localCtx string
 }
 
 // classify reads a channel name of the form TECH/resource-suffix. Masquerade and zombie
@@ -71,8 +74,12 @@ func classifyLocal(name, rest string) chanInfo {
 		ci.localBase = name[:i]
 		ci.localSide = name[i+1]
 	}
-	if ex, _, ok := strings.Cut(rest, "@"); ok {
+	if ex, ctx, ok := strings.Cut(rest, "@"); ok {
 		ci.ext = ex
+		if i := strings.LastIndexByte(ctx, ';'); i >= 0 {
+			ctx = ctx[:i]
+		}
+		ci.localCtx = resource(ctx)
 	}
 	return ci
 }

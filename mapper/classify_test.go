@@ -19,9 +19,10 @@ func TestClassify(t *testing.T) {
 		{"PJSIP/380441234567-00000001", chanInfo{kind: kindTrunk, ext: "380441234567"}},
 		{"PJSIP/801-0000001b<ZOMBIE>", chanInfo{kind: kindPhone, ext: "801"}},
 		{"PJSIP/801", chanInfo{kind: kindPhone, ext: "801"}},
-		{"Local/801@from-queue-00000000;1", chanInfo{kind: kindLocal, ext: "801", localBase: "Local/801@from-queue-00000000", localSide: '1'}},
-		{"Local/0951234567@from-internal-00000005;2", chanInfo{kind: kindLocal, ext: "0951234567", localBase: "Local/0951234567@from-internal-00000005", localSide: '2'}},
-		{"Local/FMPR-801@from-internal-0000000a;2", chanInfo{kind: kindLocal, ext: "FMPR-801", localBase: "Local/FMPR-801@from-internal-0000000a", localSide: '2'}},
+		{"Local/801@from-queue-00000000;1", chanInfo{kind: kindLocal, ext: "801", localBase: "Local/801@from-queue-00000000", localSide: '1', localCtx: "from-queue"}},
+		{"Local/0951234567@from-internal-00000005;2", chanInfo{kind: kindLocal, ext: "0951234567", localBase: "Local/0951234567@from-internal-00000005", localSide: '2', localCtx: "from-internal"}},
+		{"Local/FMPR-801@from-internal-0000000a;2", chanInfo{kind: kindLocal, ext: "FMPR-801", localBase: "Local/FMPR-801@from-internal-0000000a", localSide: '2', localCtx: "from-internal"}},
+		{"Local/group-linear@group-000000e8;1", chanInfo{kind: kindLocal, ext: "group-linear", localBase: "Local/group-linear@group-000000e8", localSide: '1', localCtx: "group"}},
 		{"Local/odd", chanInfo{kind: kindLocal}},
 		{"Message/ast_msg_queue", chanInfo{kind: kindMessage}},
 		{"", chanInfo{kind: kindUnknown}},
@@ -165,5 +166,10 @@ func TestGroups(t *testing.T) {
 	cfg.InboundContexts = []string{"from-trunk*"}
 	if !cfg.inboundContext("from-trunk-pjsip-kyivstar") || cfg.inboundContext("") {
 		t.Error("inboundContext prefix wrong")
+	}
+	cfg.InboundContexts = []string{"*-from-extern", "from-pstn", "bad["}
+	if !cfg.inboundContext("default-key-4wfgx-from-extern") || !cfg.inboundContext("from-pstn") ||
+		cfg.inboundContext("from-extern-x") || cfg.inboundContext("bad") {
+		t.Error("inboundContext glob wrong")
 	}
 }

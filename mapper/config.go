@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -27,8 +28,9 @@ type Config struct {
 	// ExtensionPattern is matched against a channel's resource ("PJSIP/801-0000001b" ->
 	// "801"); a match makes the channel an internal phone. Default ^[0-9]{2,6}$.
 	ExtensionPattern *regexp.Regexp
-	// InboundContexts are the contexts an incoming trunk channel starts in. An entry ending in
-	// * is a prefix. Default from-trunk, from-pstn, from-did-direct.
+	// InboundContexts are the contexts an incoming trunk channel starts in. An entry may be a
+	// glob (path.Match: * ? [...]), e.g. from-trunk* or *-from-extern. Default from-trunk*,
+	// from-pstn, from-did-direct.
 	InboundContexts []string
 	// InternalCalls sends phone-to-phone calls (as outgoing calls). Default false.
 	InternalCalls bool
@@ -93,12 +95,13 @@ func (cfg *Config) inboundContext(ctx string) bool {
 		return false
 	}
 	for _, c := range cfg.InboundContexts {
-		if p, ok := strings.CutSuffix(c, "*"); ok {
-			if strings.HasPrefix(ctx, p) {
+		if c == ctx {
+			return true
+		}
+		if strings.ContainsAny(c, "*?[") {
+			if ok, err := path.Match(c, ctx); ok && err == nil {
 				return true
 			}
-		} else if c == ctx {
-			return true
 		}
 	}
 	return false

@@ -178,6 +178,60 @@ func TestFlows(t *testing.T) {
 		want: []string{"externalNumber=0670219424&internalNumber=801&generalCallID=11&callType=1&requestType=receivedTheCall",
 			"generalCallID=11&billsec=0&disposition=CHANUNAVAIL&requestType=hangupTheCall"},
 	}, {
+		name: "follow-me of 801 (Local/FMPR-801), answered on the mobile: incoming, 801, answered",
+		build: func(b *rb) {
+			const fm1, fm2 = "Local/FMPR-801@from-internal-00000001;1", "Local/FMPR-801@from-internal-00000001;2"
+			const mob1, mob2 = "Local/0951234567@from-internal-00000002;1", "Local/0951234567@from-internal-00000002;2"
+			const out = "PJSIP/kyivstar-00000009"
+			inbound(b)
+			b.add(0, "CHAN_START", fm1, "1.2", "1.1", "exten", "FMPR-801", "context", "from-internal")
+			b.add(0, "CHAN_START", fm2, "1.3", "1.1", "exten", "FMPR-801", "context", "from-internal")
+			b.add(0, "CHAN_START", ph801, "1.4", "1.1", "exten", "s", "context", "from-internal")
+			b.add(0, "CHAN_START", mob1, "1.5", "1.1", "exten", "0951234567", "context", "from-internal")
+			b.add(0, "CHAN_START", mob2, "1.6", "1.1", "exten", "0951234567", "context", "from-internal")
+			b.add(0, "CHAN_START", out, "1.7", "1.1", "exten", "s", "context", "from-pstn")
+			b.add(6, "BRIDGE_ENTER", out, "1.7", "1.1", "extra", bridgeExtra("b1", false))
+			b.add(6, "BRIDGE_ENTER", mob2, "1.6", "1.1", "extra", bridgeExtra("b1", false), "peer", out)
+			b.add(6, "HANGUP", ph801, "1.4", "1.1", "extra", `{"hangupcause":26,"hangupsource":"","dialstatus":""}`)
+			b.add(6, "CHAN_END", ph801, "1.4", "1.1")
+			b.add(6, "BRIDGE_ENTER", mob1, "1.5", "1.1", "extra", bridgeExtra("b2", false))
+			b.add(6, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b2", false), "peer", mob1)
+			end(b, 16, [2]string{trunk, "1.1"}, [2]string{mob1, "1.5"}, [2]string{mob2, "1.6"}, [2]string{out, "1.7"},
+				[2]string{fm1, "1.2"}, [2]string{fm2, "1.3"})
+		},
+		want: []string{rcv + "801&generalCallID=11&callType=0&requestType=receivedTheCall",
+			rcv + "801&generalCallID=11&callType=0&requestType=answeredTheCall",
+			"generalCallID=11&billsec=10&disposition=ANSWER&requestType=hangupTheCall"},
+	}, {
+		name: "hunt group with [[pbx.groups]]: phones ring one after another, one receivedTheCall",
+		build: func(b *rb) {
+			inbound(b)
+			b.add(0, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
+			b.add(15, "HANGUP", ph801, "1.2", "1.1", "extra", hangupExtra(""))
+			b.add(15, "CHAN_END", ph801, "1.2", "1.1")
+			b.add(15, "CHAN_START", ph802, "1.3", "1.1", "exten", "s", "context", "from-internal")
+			b.add(20, "BRIDGE_ENTER", ph802, "1.3", "1.1", "extra", bridgeExtra("b1", false))
+			b.add(20, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph802)
+			end(b, 30, [2]string{trunk, "1.1"}, [2]string{ph802, "1.3"})
+		},
+		cfg: func(c *Config) { c.Groups = []Group{{Number: "600", Members: []string{"801", "802"}}} },
+		want: []string{rcv + "801&generalCallID=11&callType=0&requestType=receivedTheCall",
+			rcv + "802&generalCallID=11&callType=0&requestType=answeredTheCall",
+			"generalCallID=11&billsec=10&disposition=ANSWER&requestType=hangupTheCall"},
+	}, {
+		name: "ring group shown by a Local/600@ext-group helper",
+		build: func(b *rb) {
+			inbound(b)
+			b.add(0, "CHAN_START", "Local/600@ext-group-00000003;1", "1.2", "1.1", "exten", "600", "context", "ext-group")
+			b.add(0, "CHAN_START", "Local/600@ext-group-00000003;2", "1.3", "1.1", "exten", "600", "context", "ext-group")
+			b.add(0, "CHAN_START", ph801, "1.4", "1.1", "exten", "s", "context", "from-internal")
+			b.add(9, "HANGUP", trunk, "1.1", "1.1", "extra", `{"hangupcause":16,"hangupsource":"PJSIP/kyivstar-00000001","dialstatus":"CANCEL"}`)
+			b.add(9, "CHAN_END", trunk, "1.1", "1.1")
+			end(b, 9, [2]string{ph801, "1.4"}, [2]string{"Local/600@ext-group-00000003;1", "1.2"}, [2]string{"Local/600@ext-group-00000003;2", "1.3"})
+		},
+		want: []string{rcv + "600&generalCallID=11&callType=0&requestType=receivedTheCall",
+			"generalCallID=11&billsec=0&disposition=CANCEL&requestType=hangupTheCall"},
+	}, {
 		name: "feature code call by a phone is not sent",
 		build: func(b *rb) {
 			b.add(0, "CHAN_START", ph801, "1.1", "1.1", "exten", "*97", "context", "from-internal", "cid", "801")
@@ -291,29 +345,37 @@ func TestExpire(t *testing.T) {
 	}
 }
 
-func TestGroupBurstReleasedByOtherCallAndExpire(t *testing.T) {
+func TestGroupBurstNotSplitByOtherCalls(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Groups = []Group{{Number: "600", Members: []string{"801", "802", "803"}}}
 	m := New(cfg)
 	var b rb
 	inbound(&b)
 	b.add(0, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
+	b.add(0, "CHAN_START", trunk, "2.1", "2.1", "exten", "0443334000", "context", "from-pstn", "cid", "0670000002")
 	b.add(0, "CHAN_START", ph802, "1.3", "1.1", "exten", "s", "context", "from-internal")
-	b.add(1, "CHAN_START", trunk, "2.1", "2.1", "exten", "0443334000", "context", "from-pstn", "cid", "0670000002")
 	b.add(1, "CHAN_START", "PJSIP/803-00000009", "2.2", "2.1", "exten", "s", "context", "from-internal")
 	var evs []celbridge.Event
 	for _, r := range b.rows {
 		e, _ := m.Feed(r)
 		evs = append(evs, e...)
 	}
-	// Call 1: two of the group's three phones rang, then another call's row came: 600.
-	if len(evs) != 1 || evs[0].InternalNumber != "600" || evs[0].CELID != 3 {
-		t.Fatalf("burst released by another call: %+v", evs)
+	// Another call's rows between two rings of call 1 do not end its burst.
+	if len(evs) != 0 {
+		t.Fatalf("burst released by another call's row: %+v", evs)
 	}
-	// Call 2: one phone, released by Expire: the phone itself.
-	evs = m.Expire(t0)
+	if evs = m.Expire(t0.Add(999 * time.Millisecond)); len(evs) != 0 {
+		t.Fatalf("burst released within burstHold: %+v", evs)
+	}
+	// Call 1: two of the group's three phones rang: 600, decided at the last ring (row 4).
+	evs = m.Expire(t0.Add(time.Second))
+	if len(evs) != 1 || evs[0].InternalNumber != "600" || evs[0].CELID != 4 || !strings.Contains(evs[0].Rule, "ring group 600") {
+		t.Fatalf("call 1 burst after burstHold: %+v", evs)
+	}
+	// Call 2: one phone, released by Expire a second later: the phone itself.
+	evs = m.Expire(t0.Add(2 * time.Second))
 	if len(evs) != 1 || evs[0].InternalNumber != "803" || evs[0].LinkedID != "2.1" {
-		t.Fatalf("burst released by Expire: %+v", evs)
+		t.Fatalf("call 2 burst after burstHold: %+v", evs)
 	}
 }
 

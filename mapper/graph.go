@@ -1,6 +1,8 @@
 package mapper
 
 import (
+	"fmt"
+
 	"github.com/celbridge/celbridge"
 )
 
@@ -83,12 +85,28 @@ func (c *call) evaluate(cfg *Config, ref rowRef) []celbridge.Event {
 			}
 		}
 		if len(phones) > 0 {
-			return c.personConnected(cfg, personExt(phones[0]), src, ref)
+			p := phones[0]
+			ext := personExt(p)
+			why := ext + "'s phone was bridged with the caller"
+			switch {
+			case c.dir != dirIncoming:
+				why = "the called party (" + src.name + ") was bridged with " + orUnknown(c.internal) + "'s call"
+			case p.pickedBy != "":
+				why = ext + " (who picked up " + p.info.ext + "'s ringing call) was bridged with the caller"
+			}
+			return c.personConnected(cfg, ext, src, ref, why)
 		}
 		if outside != nil && !c.answered {
 			// Forwarded to an outside number (call forward, follow-me): the callee answering
 			// counts as the answer; the internal number stays the one the call was for.
-			return c.personConnected(cfg, c.received0(), src, ref)
+			n := c.received0()
+			why := "the outside number the call was forwarded to (" + outside.name + ") answered"
+			if n != "" {
+				why += "; counted for " + n
+			} else {
+				why += "; CEL does not show which extension forwarded it"
+			}
+			return c.personConnected(cfg, n, src, ref, why)
 		}
 	}
 	return nil
@@ -96,6 +114,9 @@ func (c *call) evaluate(cfg *Config, ref rowRef) []celbridge.Event {
 
 // received0 is the internalNumber receivedTheCall carried (or would carry).
 func (c *call) received0() string {
+	if c.received {
+		return c.recvInternal
+	}
 	if c.dir == dirIncoming {
 		return c.target()
 	}
@@ -104,18 +125,22 @@ func (c *call) received0() string {
 
 // personConnected records that ext now talks with the external party: answeredTheCall the
 // first time, transferredTheCall (opt-in) when the person changes.
-func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef) []celbridge.Event {
+func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef, why string) []celbridge.Event {
 	var evs []celbridge.Event
 	if !c.received {
 		evs = append(evs, c.resolvePending(cfg)...)
 		if !c.received {
-			evs = append(evs, c.receive(cfg, ref, c.received0())...)
+			r := c.targetWhy()
+			if c.target() == "" {
+				r = "answered before any phone was seen ringing"
+			}
+			evs = append(evs, c.receive(cfg, ref, c.received0(), r)...)
 		}
 	}
 	if !c.answered {
 		c.answered = true
 		c.answerTime = ref.t
-		c.talker = ext
+		c.talker, c.answeredBy = ext, ext
 		c.party = c.origin
 		if c.dir == dirOutgoing && src != nil {
 			c.party = src
@@ -129,7 +154,7 @@ func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef
 				e.InternalNumber = ext
 			}
 		}
-		e.Rule = "a person (" + ext + ") was connected to the external party"
+		e.Rule = fmt.Sprintf("answered: %s (row %d)", why, ref.id)
 		return append(evs, e)
 	}
 	if ext == c.talker || ext == "" {
@@ -143,33 +168,20 @@ func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef
 	e := c.event(cfg, celbridge.Transferred, ref)
 	e.Seq = c.transfers
 	e.InternalNumber = ext
-	e.Rule = "the external party was connected to another phone (" + ext + ")"
+	e.Rule = fmt.Sprintf("transferred: the caller is now connected to %s's phone (transfer %d, row %d)", ext, c.transfers, ref.id)
 	return append(evs, e)
 }
 
-// receive emits receivedTheCall once.
-func (c *call) receive(cfg *Config, ref rowRef, internal string) []celbridge.Event {
+// receive emits receivedTheCall once; why says in words what decided internal.
+func (c *call) receive(cfg *Config, ref rowRef, internal, why string) []celbridge.Event {
 	if c.received || !c.sent(cfg) {
 		return nil
 	}
 	c.received = true
+	c.recvInternal = internal
 	e := c.event(cfg, celbridge.Received, ref)
 	e.InternalNumber = internal
-	switch {
-	case c.dir != dirIncoming:
-		e.Rule = "outgoing: the originating phone's call reached a trunk leg"
-		if c.dir == dirInternal {
-			e.Rule = "internal call (sent as outgoing): a second phone started ringing"
-		}
-	case internal == "":
-		e.Rule = "incoming: ended or forwarded before reaching a phone"
-	case internal == c.queue:
-		e.Rule = "incoming: entered queue " + internal
-	case internal == c.group:
-		e.Rule = "incoming: entered ring group " + internal
-	default:
-		e.Rule = "incoming: first internal destination " + internal
-	}
+	e.Rule = fmt.Sprintf("received: %s (row %d)", why, ref.id)
 	return []celbridge.Event{e}
 }
 

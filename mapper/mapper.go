@@ -47,9 +47,6 @@ func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
 		return nil, nil
 	}
 	var evs []celbridge.Event
-	if len(m.pending) > 0 {
-		evs = m.releasePending(row.LinkedID)
-	}
 	if row.LinkedID == "" {
 		return evs, fmt.Errorf("%s row of %q without linkedid: ignored", row.EventType, row.ChanName)
 	}
@@ -82,12 +79,18 @@ func (m *Mapper) after(c *call) {
 	}
 }
 
-// releasePending decides every held ring burst except that of linkedID.
-func (m *Mapper) releasePending(except string) []celbridge.Event {
+// burstHold is how long a ring burst waits in Expire for more phones of the same ring group.
+// Dial creates all legs of a ring-all group within milliseconds; the hold covers eventtime's
+// whole-second precision. Rows of other calls do not release a burst (calls interleave).
+const burstHold = time.Second
+
+// releasePending decides the held ring bursts whose last ring is at least burstHold before
+// now (every burst when now is zero).
+func (m *Mapper) releasePending(now time.Time) []celbridge.Event {
 	var evs []celbridge.Event
 	keep := m.pending[:0]
 	for _, c := range m.pending {
-		if c.linkedID == except && c.pending != nil {
+		if c.pending != nil && !now.IsZero() && now.Before(c.pendingRef.t.Add(burstHold)) {
 			keep = append(keep, c)
 			continue
 		}
@@ -101,25 +104,31 @@ func (m *Mapper) releasePending(except string) []celbridge.Event {
 // Expire closes calls whose channels all ended and whose last row is older than EndGrace at
 // now, and calls older than MaxCallAge, and returns their events (hangupTheCall, preceded by
 // receivedTheCall for a call that never reached anyone). It also releases ring bursts held
-// for the ring-group decision, so it should be called after every batch of rows.
+// for the ring-group decision once burstHold has passed, so it should be called after every
+// batch of rows.
 func (m *Mapper) Expire(now time.Time) []celbridge.Event {
-	evs := m.releasePending("")
+	evs := m.releasePending(now)
 	var done []*call
 	for _, c := range m.calls {
-		idle := c.allEnded() && !now.Before(c.lastTime.Add(m.cfg.EndGrace))
-		old := !c.firstTime.IsZero() && now.Sub(c.firstTime) > m.cfg.MaxCallAge
-		if idle || old {
-			done = append(done, c)
+		switch {
+		case c.allEnded() && !now.Before(c.lastTime.Add(m.cfg.EndGrace)):
+			c.closeHow = "no LINKEDID_END: every channel had ended and end_grace " + m.cfg.EndGrace.String() + " passed"
+		case !c.firstTime.IsZero() && now.Sub(c.firstTime) > m.cfg.MaxCallAge:
+			c.closeHow = "open longer than max_call_age " + m.cfg.MaxCallAge.String() + ": closed with what is known"
+		default:
+			continue
 		}
+		done = append(done, c)
 	}
 	return append(evs, m.closeAll(done)...)
 }
 
 // Flush closes every open call with what is known (end of a backfill).
 func (m *Mapper) Flush() []celbridge.Event {
-	evs := m.releasePending("")
+	evs := m.releasePending(time.Time{})
 	done := make([]*call, 0, len(m.calls))
 	for _, c := range m.calls {
+		c.closeHow = "still open at the end of the rows (flush): closed with what is known"
 		done = append(done, c)
 	}
 	return append(evs, m.closeAll(done)...)
@@ -130,7 +139,7 @@ func (m *Mapper) closeAll(done []*call) []celbridge.Event {
 	slices.SortFunc(done, func(a, b *call) int { return compareInt(a.firstID, b.firstID) })
 	var evs []celbridge.Event
 	for _, c := range done {
-		evs = append(evs, c.close(&m.cfg, rowRef{c.lastID, c.lastTime})...)
+		evs = append(evs, c.close(&m.cfg, rowRef{c.lastID, c.lastTime}, c.closeHow)...)
 		m.after(c)
 	}
 	return evs
