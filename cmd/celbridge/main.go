@@ -37,6 +37,9 @@ Usage:
   celbridge backfill -config FILE -from TIME [-to TIME] [-dry-run]
                                     rebuild and send the calls that started in a range (also -from-id/-to-id)
   celbridge explain -config FILE ID the CEL rows of one call (linkedid or generalCallID) and each request, with why
+  celbridge check -config FILE      check config, MySQL grants, CEL, CRM reachability and store; exit 0 if all pass
+  celbridge status -config FILE [-json]
+                                    cursor, lag, open calls, outbox and last CRM error (safe while run runs)
   celbridge retry -config FILE [ID] re-queue events parked as failed (ID: generalCallID or Idempotency-Key; none: all)
   celbridge demo                    replay bundled sample calls into a built-in CRM receiver; needs no PBX
   celbridge version                 version and build info
@@ -68,6 +71,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"once":     cmdOnce,
 		"backfill": cmdBackfill,
 		"demo":     cmdDemo,
+		"check":    cmdCheck,
+		"status":   cmdStatus,
 		"explain":  cmdExplain,
 		"retry":    cmdRetry,
 		"version":  cmdVersion,

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// wantLine fails unless out has a line that starts with mark and contains every part.
+func wantLine(t *testing.T, out, mark string, parts ...string) {
+	t.Helper()
+	for line := range strings.SplitSeq(out, "\n") {
+		if !strings.HasPrefix(line, mark+" ") {
+			continue
+		}
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			return
+		}
+	}
+	t.Errorf("no line %q with %q in:\n%s", mark, parts, out)
+}
+
+// nowCall inserts one complete call written just now, in loc's wall clock.
+func (s *site) nowCall(t *testing.T, firstID int64, loc *time.Location) {
+	t.Helper()
+	s.db.Insert(t, call(firstID, fmt.Sprintf("1764100000.%d", firstID), time.Now().In(loc).Add(-3*time.Second))...)
+}
+
+func TestCheck_AllPass(t *testing.T) {
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	r := cli(t, nil, "check", "-config", s.config)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	wantLine(t, r.stdout, "✓", "config", "is valid")
+	wantLine(t, r.stdout, "✓", "logged in as "+s.db.User+"@")
+	wantLine(t, r.stdout, "✓", "SELECT on "+s.db.Name+".cel is granted")
+	wantLine(t, r.stdout, "✓", "cannot write", "good")
+	wantLine(t, r.stdout, "✓", "CEL is being written: newest row id 13")
+	wantLine(t, r.stdout, "✓", "LINKEDID_END")
+	wantLine(t, r.stdout, "✓", `mysql.timezone "UTC" fits`)
+	wantLine(t, r.stdout, "✓", "CRM http://127.0.0.1:", "reachable", "no request sent")
+	wantLine(t, r.stdout, "✓", "store "+s.store, "can be created")
+	if n := strings.Count(r.stdout, "\n"); n != 9 || strings.Count(r.stdout, "✓") != 9 {
+		t.Errorf("want 9 passing lines, got:\n%s", r.stdout)
+	}
+	if got := s.crm.received(); len(got) != 0 {
+		t.Errorf("check sent %d requests to the CRM; it must send none", len(got))
+	}
+	if _, err := os.Stat(s.store); err == nil {
+		t.Errorf("check created the store; it must leave that to the daemon (it may run as root)")
+	}
+
+	t.Run("StoreExists", func(t *testing.T) {
+		if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
+			t.Fatalf("once: exit %d: %s", r.code, r.stderr)
+		}
+		r := cli(t, nil, "check", "-config", s.config)
+		wantLine(t, r.stdout, "✓", "store "+s.store+" is writable and up to date")
+	})
+	t.Run("StoreInUse", func(t *testing.T) {
+		startRun(t, s.config)
+		r := cli(t, nil, "check", "-config", s.config)
+		if r.code != 0 {
+			t.Errorf("exit %d with a running daemon:\n%s", r.code, r.stdout)
+		}
+		wantLine(t, r.stdout, "✓", "store "+s.store+" is in use by a running celbridge")
+	})
+	t.Run("AccountCanWrite", func(t *testing.T) {
+		s.db.Exec(t, fmt.Sprintf("GRANT INSERT, DELETE ON `%s`.* TO '%s'@'%%'", s.db.Name, s.db.User))
+		r := cli(t, nil, "check", "-config", s.config)
+		if r.code != 0 {
+			t.Errorf("exit %d: a warning must not fail check:\n%s", r.code, r.stdout)
+		}
+		wantLine(t, r.stdout, "!", "can write", "INSERT, DELETE ON `"+s.db.Name+"`.*", "REVOKE")
+	})
+}
+
+func TestCheck_MySQLProblems(t *testing.T) {
+	t.Run("WrongPassword", func(t *testing.T) {
+		s := newSite(t, opts{})
+		dsn := strings.Replace(s.db.ReaderDSN, ":"+s.db.Password+"@", ":wrong-Pa55word@", 1)
+		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{dsn: dsn}))
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		wantLine(t, r.stdout, "✗", "login failed", "Access denied", "check the user and password in mysql.dsn", "GRANT SELECT ON asteriskcdrdb.cel")
+		if strings.Contains(r.stdout+r.stderr, "wrong-Pa55word") {
+			t.Errorf("output shows the password:\n%s%s", r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "1 check failed") {
+			t.Errorf("stderr %q does not summarize", r.stderr)
+		}
+	})
+	t.Run("Unreachable", func(t *testing.T) {
+		s := newSite(t, opts{})
+		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{dsn: "celbridge:pw@unix(" + filepath.Join(t.TempDir(), "no.sock") + ")/asteriskcdrdb"}))
+		wantLine(t, r.stdout, "✗", "MySQL at unix socket", "is MariaDB up and reachable")
+	})
+	t.Run("EmptyCEL", func(t *testing.T) {
+		s := newSite(t, opts{})
+		r := cli(t, nil, "check", "-config", s.config)
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		wantLine(t, r.stdout, "✗", "the CEL table is empty", "Enable CEL Reporting", "cel show status")
+	})
+	t.Run("NoLinkedIDEnd", func(t *testing.T) {
+		s := newSite(t, opts{})
+		rows := call(1, "1764100000.1", time.Now().UTC())
+		s.db.Insert(t, rows[:len(rows)-1]...)
+		r := cli(t, nil, "check", "-config", s.config)
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		wantLine(t, r.stdout, "✗", "no LINKEDID_END", "events=ALL", "cel_general_custom.conf", "module reload cel")
+	})
+	t.Run("ZoneAhead", func(t *testing.T) {
+		// The PBX writes Tokyo wall-clock time, mysql.timezone says UTC: rows look 9h ahead.
+		s := newSite(t, opts{})
+		tokyo, _ := time.LoadLocation("Asia/Tokyo")
+		s.nowCall(t, 1, tokyo)
+		r := cli(t, nil, "check", "-config", s.config)
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		wantLine(t, r.stdout, "✗", `mysql.timezone "UTC" puts the newest CEL row 9h`, "in the future", "set mysql.timezone")
+	})
+	t.Run("ZoneBehind", func(t *testing.T) {
+		// The PBX and its database run in UTC, mysql.timezone says Tokyo: rows and the
+		// server's clock both look 9h old.
+		s := newSite(t, opts{})
+		s.nowCall(t, 1, time.UTC)
+		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{timezone: "Asia/Tokyo"}))
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		wantLine(t, r.stdout, "✗", `mysql.timezone "Asia/Tokyo"`, "database server's clock", "-9h", "set mysql.timezone")
+	})
+}
+
+func TestCheck_CRMProblems(t *testing.T) {
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	tlsCRM := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("check sent %s %s to the CRM", r.Method, r.URL)
+	}))
+	defer tlsCRM.Close()
+
+	t.Run("TLSUntrusted", func(t *testing.T) {
+		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{crmURL: tlsCRM.URL + "/api/Binotel/Push"}))
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		wantLine(t, r.stdout, "✗", "TLS handshake failed", "certificate", "does not trust", "update-ca-certificates")
+	})
+	t.Run("TLSTrusted", func(t *testing.T) {
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsCRM.Certificate().Raw})
+		if err := os.WriteFile(ca, pemCert, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := cli(t, []string{"SSL_CERT_FILE=" + ca}, "check", "-config", s.writeConfig(t, opts{crmURL: tlsCRM.URL + "/api/Binotel/Push"}))
+		if r.code != 0 {
+			t.Errorf("exit %d, want 0:\n%s", r.code, r.stdout)
+		}
+		wantLine(t, r.stdout, "✓", "CRM https://127.0.0.1:", "TLS 1.3", "no request sent")
+	})
+	t.Run("Refused", func(t *testing.T) {
+		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{crmURL: "http://127.0.0.1:1/api/Binotel/Push"}))
+		wantLine(t, r.stdout, "✗", "cannot connect", "connection refused", "firewall")
+	})
+	t.Run("SecretInURL", func(t *testing.T) {
+		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{crmURL: "http://user:hunter2@127.0.0.1:1/push?token=t0ps3cret"}))
+		if strings.Contains(r.stdout, "hunter2") || strings.Contains(r.stdout, "t0ps3cret") {
+			t.Errorf("check shows a credential of crm.url:\n%s", r.stdout)
+		}
+	})
+}
+
+func TestCheck_BadConfig(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(cfg, []byte("[mysql]\ndsn = \"\"\n[crm]\nurl = \"ftp://x\"\n"), 0o600)
+	r := cli(t, nil, "check", "-config", cfg)
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	wantLine(t, r.stdout, "✗", "config "+cfg+" is not valid")
+	for _, want := range []string{"mysql.dsn: is empty", "crm.url: is not an http(s) URL"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestGrantWrites(t *testing.T) {
+	for _, tc := range []struct{ grant, want string }{
+		{"GRANT USAGE ON *.* TO `celbridge`@`localhost` IDENTIFIED BY PASSWORD '*14E6'", ""},
+		{"GRANT SELECT ON `asteriskcdrdb`.`cel` TO `celbridge`@`localhost`", ""},
+		{"GRANT SELECT, INSERT ON `asteriskcdrdb`.`cel` TO `celbridge`@`%`", "INSERT ON `asteriskcdrdb`.`cel`"},
+		{"GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION", "ALL PRIVILEGES ON *.*"},
+		{"GRANT ALL PRIVILEGES ON `asteriskcdrdb`.* TO `freepbxuser`@`localhost`", "ALL PRIVILEGES ON `asteriskcdrdb`.*"},
+		{"GRANT INSERT, UPDATE ON `asterisk`.* TO `u`@`%`", ""},                 // another database
+		{"GRANT DELETE ON `asteriskcdrdb`.`cdr` TO `u`@`%`", ""},                // another table
+		{"GRANT UPDATE ON `asterisk%`.* TO `u`@`%`", "UPDATE ON `asterisk%`.*"}, // a LIKE pattern
+		{"GRANT UPDATE ON `asterisk\\_cdrdb`.* TO `u`@`%`", ""},
+		{"GRANT SELECT (`id`, `eventtype`), UPDATE (`extra`) ON `asteriskcdrdb`.`cel` TO `u`@`%`", "UPDATE ON `asteriskcdrdb`.`cel`"},
+		{"GRANT `cel_reader` TO `u`@`%`", ""},
+	} {
+		if got := grantWrites(tc.grant, "asteriskcdrdb", "cel"); got != tc.want {
+			t.Errorf("grantWrites(%q) = %q, want %q", tc.grant, got, tc.want)
+		}
+	}
+}
+
+func TestWholeHours(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want float64
+	}{
+		{0, 0}, {30 * time.Second, 0}, {2*time.Hour + 20*time.Second, 2}, {-9*time.Hour + time.Minute, -9},
+		{90 * time.Minute, 0}, {time.Hour + 5*time.Minute, 0},
+	} {
+		if got := wholeHours(tc.d); got != tc.want {
+			t.Errorf("wholeHours(%s) = %v, want %v", tc.d, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/celbridge/celbridge/poller"
+	"github.com/celbridge/celbridge/store"
+)
+
+// statusReport is what `celbridge status` shows; its JSON form is for scripts, with stable
+// snake_case keys. Times are RFC 3339, absent when unknown.
+type statusReport struct {
+	Store          string     `json:"store"`
+	DaemonRunning  bool       `json:"daemon_running"`
+	Cursor         *int64     `json:"cursor"` // null before the first start
+	OpenCalls      int        `json:"open_calls"`
+	Pending        int        `json:"outbox_pending"`
+	OldestPending  *time.Time `json:"oldest_pending_at,omitempty"`
+	Failed         int        `json:"outbox_failed"`
+	DeliveredToday int        `json:"delivered_today"`
+	LastError      string     `json:"last_crm_error,omitempty"`
+	LastErrorAt    *time.Time `json:"last_crm_error_at,omitempty"`
+
+	NewestID   *int64     `json:"newest_cel_id,omitempty"`
+	NewestTime *time.Time `json:"newest_cel_time,omitempty"`
+	LagRows    *int64     `json:"lag_rows,omitempty"`
+	LagSeconds *float64   `json:"lag_seconds,omitempty"`
+	MySQLError string     `json:"mysql_error,omitempty"`
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var asJSON bool
+	fs := newFlags("status", stderr)
+	path := fs.String("config", defaultConfigPath, "configuration file (TOML; see config.example.toml)")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object (for scripts)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	r, err := readStoreStatus(ctx, cfg.Store.Path, now)
+	if err != nil {
+		return err
+	}
+	if err := readCELStatus(ctx, cfg, r, now); err != nil {
+		r.MySQLError = err.Error()
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else {
+		r.print(stdout, now)
+	}
+	if r.MySQLError != "" {
+		return errors.New("MySQL is unreachable; the store part above is current (run 'celbridge check' for the cause)")
+	}
+	return nil
+}
+
+// readStoreStatus reads the state file read-only, so it is safe while the daemon writes it.
+func readStoreStatus(ctx context.Context, path string, now time.Time) (*statusReport, error) {
+	busy, err := storeInUse(path)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w (check store.path and the file's owner)", path, err)
+	}
+	db, err := store.OpenReadOnly(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	s, err := db.Stats(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	r := &statusReport{
+		Store: path, DaemonRunning: busy, OpenCalls: s.OpenCalls,
+		Pending: s.Pending, Failed: s.Failed, DeliveredToday: s.DeliveredToday, LastError: s.LastError,
+	}
+	if s.HasCursor {
+		r.Cursor = &s.Cursor
+	}
+	r.OldestPending, r.LastErrorAt = timePtr(s.OldestPending), timePtr(s.LastErrorAt)
+	return r, nil
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// readCELStatus adds the newest CEL row and the lag behind it: rows after the cursor, and
+// how much older than the newest row the first unread row is.
+func readCELStatus(ctx context.Context, cfg Config, r *statusReport, now time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	src, err := poller.OpenMySQL(ctx, cfg.MySQL.DSN, cfg.MySQL.Table, cfg.Location())
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	id, at, err := src.Newest(ctx)
+	if err != nil {
+		return err
+	}
+	r.NewestID = &id
+	r.NewestTime = timePtr(at)
+	if r.Cursor == nil {
+		return nil
+	}
+	rows := max(id-*r.Cursor, 0)
+	secs := 0.0
+	if rows > 0 {
+		next, err := src.ReadAfter(ctx, *r.Cursor, 1)
+		if err != nil {
+			return err
+		}
+		if len(next) == 1 && !next[0].EventTime.IsZero() && !at.IsZero() {
+			secs = max(at.Sub(next[0].EventTime).Seconds(), 0)
+		}
+	}
+	r.LagRows, r.LagSeconds = &rows, &secs
+	return nil
+}
+
+// print writes the report for people.
+func (r *statusReport) print(w io.Writer, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	daemon := "no celbridge daemon holds it"
+	if r.DaemonRunning {
+		daemon = "in use by a running celbridge"
+	}
+	fmt.Fprintf(tw, "store\t%s (%s)\n", r.Store, daemon)
+	if r.Cursor == nil {
+		fmt.Fprintf(tw, "cursor\tnone yet (the daemon sets it on its first start)\n")
+	} else {
+		fmt.Fprintf(tw, "cursor\tCEL id %d\n", *r.Cursor)
+	}
+	fmt.Fprintf(tw, "open calls\t%d\n", r.OpenCalls)
+	pending := fmt.Sprintf("%d pending", r.Pending)
+	if r.OldestPending != nil {
+		pending += fmt.Sprintf(" (oldest %s)", ago(*r.OldestPending, now))
+	}
+	fmt.Fprintf(tw, "outbox\t%s, %d failed, %d delivered today\n", pending, r.Failed, r.DeliveredToday)
+	if r.LastErrorAt != nil {
+		fmt.Fprintf(tw, "last CRM error\t%s: %s\n", ago(*r.LastErrorAt, now), r.LastError)
+	} else {
+		fmt.Fprintf(tw, "last CRM error\tnone\n")
+	}
+	if r.MySQLError != "" {
+		fmt.Fprintf(tw, "MySQL\tunreachable: %s\n", r.MySQLError)
+		return
+	}
+	newest := fmt.Sprintf("CEL id %d", *r.NewestID)
+	if r.NewestTime != nil {
+		newest += " at " + ago(*r.NewestTime, now)
+	}
+	fmt.Fprintf(tw, "newest CEL row\t%s\n", newest)
+	if r.LagRows != nil {
+		lag := fmt.Sprintf("%d rows, %s", *r.LagRows, roundAge(time.Duration(*r.LagSeconds*float64(time.Second))))
+		if r.OpenCalls > 0 && *r.LagRows > 0 {
+			lag += " (the cursor stays before the oldest open call, so this includes calls in progress)"
+		}
+		fmt.Fprintf(tw, "lag\t%s\n", lag)
+	}
+}
+
+// ago renders t as "2026-11-26 02:10:00 (5m3s ago)" in t's location.
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	if d < 0 {
+		return fmt.Sprintf("%s (in %s)", t.Format(time.DateTime), roundAge(-d))
+	}
+	return fmt.Sprintf("%s (%s ago)", t.Format(time.DateTime), roundAge(d))
+}
