@@ -53,7 +53,7 @@ type call struct {
 	group, queue            string
 	// groupSrc says how the group number was learnt (for Rule); followMe is the extension
 	// whose follow-me rule (Local/FMPR-<ext>, Local/FMGL-<ext>) rings the call.
-	groupSrc, followMe string
+	groupSrc, queueSrc, followMe string
 	// recvInternal is the internalNumber receivedTheCall carried.
 	recvInternal string
 	// trunkNumber is the number as sent to the trunk, from the originator's Dial appdata.
@@ -374,7 +374,7 @@ func (c *call) trackOrigin(cfg *Config, row *celbridge.CELRow, ref rowRef) []cel
 	}
 	switch row.Context {
 	case "ext-queues":
-		c.queue = num
+		c.queue, c.queueSrc = num, fmt.Sprintf("the caller entered ext-queues %s at row %d", num, ref.id)
 	case "ext-group", "dial-with-exten":
 		// FreePBX 17 runs a ring group's (and follow-me's) Dial in dial-with-exten with exten =
 		// the group number.
@@ -445,6 +445,8 @@ func (c *call) target() string {
 // targetWhy says in words where target() comes from.
 func (c *call) targetWhy() string {
 	switch {
+	case c.queue != "" && c.queueSrc != "":
+		return "queue " + c.queue + " (" + c.queueSrc + ")"
 	case c.queue != "":
 		return "queue " + c.queue
 	case c.group != "":
@@ -642,8 +644,16 @@ func (c *call) disposition() (disp, rule string) {
 		ds, who = c.anyDialStatus, "a"
 	}
 	switch ds {
-	case celbridge.DispCancel, celbridge.DispNoAnswer, celbridge.DispBusy, celbridge.DispChanUnavail, celbridge.DispCongestion:
-		return ds, "not answered; " + who + " Dial ended with dialstatus " + ds
+	case celbridge.DispCancel:
+		return ds, "not answered, the caller hung up while it rang (" + who + " dialstatus CANCEL)"
+	case celbridge.DispNoAnswer:
+		return ds, "not answered before the ring timeout (" + who + " dialstatus NOANSWER)"
+	case celbridge.DispBusy:
+		return ds, "the called party was busy (" + who + " dialstatus BUSY)"
+	case celbridge.DispChanUnavail:
+		return ds, "the called phone or trunk was unavailable (" + who + " dialstatus CHANUNAVAIL)"
+	case celbridge.DispCongestion:
+		return ds, "the call could not get through: congestion (" + who + " dialstatus CONGESTION)"
 	}
 	if !c.reached {
 		return celbridge.DispCancel, "the caller hung up before reaching any phone (IVR, announcement, closed hours)"

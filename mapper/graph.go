@@ -106,7 +106,9 @@ func (c *call) evaluate(cfg *Config, ref rowRef) []celbridge.Event {
 			} else {
 				why += "; CEL does not show which extension forwarded it"
 			}
-			return c.personConnected(cfg, n, src, ref, why)
+			evs := c.personConnected(cfg, n, src, ref, why)
+			c.answeredBy = "the outside number the call was forwarded to"
+			return evs
 		}
 	}
 	return nil
@@ -141,6 +143,9 @@ func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef
 		c.answered = true
 		c.answerTime = ref.t
 		c.talker, c.answeredBy = ext, ext
+		if c.dir != dirIncoming {
+			c.answeredBy = "the called party (" + orUnknown(c.external) + ")"
+		}
 		c.party = c.origin
 		if c.dir == dirOutgoing && src != nil {
 			c.party = src
