@@ -1,0 +1,433 @@
+// Package e2e holds end-to-end tests of the delivery guarantees (issue 4, DESIGN §1, §2, §4):
+// they build the real celbridge binary, run it against MariaDB and a CRM served by the test,
+// and kill, stop or starve it.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/loadgen"
+	"github.com/celbridge/celbridge/internal/testdb"
+)
+
+// binary is the celbridge executable built by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "celbridge-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "celbridge")
+	build := exec.Command(goTool(), "build", "-o", binary, "./cmd/celbridge")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/celbridge: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+// companyID is sent in every request.
+const companyID = "3041"
+
+// request is one request the CRM received.
+type request struct {
+	key, call, body string
+	status          int  // the status the CRM decided on; 0 while in progress or abandoned
+	done            bool // the handler finished writing its response
+}
+
+// marker in the request log: a kill of the celbridge process.
+const killMarker = "KILL"
+
+// crm is Clinica Web as the test plays it: a real HTTP server on a fixed address that can be
+// taken down (connections refused) and brought back, and told how to answer.
+type crm struct {
+	t    *testing.T
+	addr string
+
+	mu     sync.Mutex
+	srv    *http.Server
+	answer func(r *request) (status int, delay time.Duration) // nil: 200 at once
+	log    []request                                          // in arrival order, with kill markers
+	active int                                                // handlers running
+}
+
+func newCRM(t *testing.T) *crm {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &crm{t: t, addr: ln.Addr().String()}
+	c.serve(ln)
+	t.Cleanup(c.down)
+	return c
+}
+
+func (c *crm) url() string { return "http://" + c.addr + "/api/Binotel/Push" }
+
+func (c *crm) serve(ln net.Listener) {
+	srv := &http.Server{Handler: http.HandlerFunc(c.handle)}
+	c.mu.Lock()
+	c.srv = srv
+	c.mu.Unlock()
+	go srv.Serve(ln)
+}
+
+// down closes the listener and every connection: new connections are refused.
+func (c *crm) down() {
+	c.mu.Lock()
+	srv := c.srv
+	c.srv = nil
+	c.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// up listens again on the same address.
+func (c *crm) up() {
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		c.t.Fatalf("CRM listen again on %s: %v", c.addr, err)
+	}
+	c.serve(ln)
+}
+
+func (c *crm) setAnswer(f func(r *request) (int, time.Duration)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.answer = f
+}
+
+func (c *crm) handle(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	req := request{key: r.Header.Get("Idempotency-Key"), body: string(body)}
+	if form, err := url.ParseQuery(req.body); err == nil {
+		req.call = form.Get("generalCallID")
+	}
+	c.mu.Lock()
+	idx := len(c.log)
+	c.log = append(c.log, req)
+	c.active++
+	answer := c.answer
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.active--
+		c.mu.Unlock()
+	}()
+	status, delay := http.StatusOK, time.Duration(0)
+	if answer != nil {
+		status, delay = answer(&req)
+	}
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return // the client gave up (its timeout) or died
+		}
+	}
+	c.mu.Lock()
+	c.log[idx].status = status
+	c.mu.Unlock()
+	if status != http.StatusOK {
+		http.Error(w, "test CRM says "+http.StatusText(status), status)
+	} else {
+		w.Write([]byte("ok"))
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	c.mu.Lock()
+	c.log[idx].done = true
+	c.mu.Unlock()
+}
+
+// mark appends a kill marker once no handler runs any more.
+func (c *crm) mark() {
+	for {
+		c.mu.Lock()
+		if c.active == 0 {
+			c.log = append(c.log, request{key: killMarker})
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (c *crm) snapshot() []request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]request(nil), c.log...)
+}
+
+// accepted returns the bodies answered 200, per call, in arrival order.
+func accepted(log []request) map[string][]string {
+	m := map[string][]string{}
+	for _, r := range log {
+		if r.status == http.StatusOK {
+			m[r.call] = append(m[r.call], r.body)
+		}
+	}
+	return m
+}
+
+// firstCopies is accepted without repeats: each request's first accepted copy.
+func firstCopies(log []request) map[string][]string {
+	m := map[string][]string{}
+	seen := map[string]bool{}
+	for _, r := range log {
+		if r.status == http.StatusOK && !seen[r.key] {
+			seen[r.key] = true
+			m[r.call] = append(m[r.call], r.body)
+		}
+	}
+	return m
+}
+
+func countAccepted(log []request) int {
+	n := 0
+	for _, r := range log {
+		if r.status == http.StatusOK {
+			n++
+		}
+	}
+	return n
+}
+
+// expected is what the CRM must receive for calls: per generalCallID, the bodies in order.
+func expected(calls []*loadgen.Call) (map[string][]string, int) {
+	m := map[string][]string{}
+	n := 0
+	for _, c := range calls {
+		for _, e := range c.Expected(loadgen.MapperConfig()) {
+			m[e.GeneralCallID] = append(m[e.GeneralCallID], celbridge.EncodeForm(e.Fields(companyID)))
+			n++
+		}
+	}
+	return m, n
+}
+
+// install is one celbridge installation: a config file, a state file and a log file that
+// every run of the binary appends to.
+type install struct {
+	t      *testing.T
+	dir    string
+	config string
+	log    string
+}
+
+// newInstall writes a config reading the cel table of dsn and pushing to crmURL. pollExtra
+// and crmExtra are added to the [poll] and [crm] sections (crm.timeout is 2s unless set).
+func newInstall(t *testing.T, dsn, crmURL, pollExtra, crmExtra string) *install {
+	t.Helper()
+	if !strings.Contains(crmExtra, "timeout") {
+		crmExtra += "\ntimeout = \"2s\"\n"
+	}
+	dir := t.TempDir()
+	in := &install{t: t, dir: dir, config: filepath.Join(dir, "celbridge.toml"), log: filepath.Join(dir, "celbridge.log")}
+	// The [pbx] and [crm] settings match loadgen.MapperConfig, which the expected requests
+	// are computed with.
+	cfg := fmt.Sprintf(`[[pbx.groups]]
+number = "600"
+members = ["801", "802", "803"]
+
+[crm]
+send_transfers = true
+url = %q
+company_id = %q
+%s
+
+[mysql]
+dsn = %q
+timezone = "UTC"
+batch_size = 500
+
+[poll]
+schedule = "@every 100ms"
+gap_timeout = "2s"
+%s
+
+[store]
+path = %q
+
+[http]
+listen = ""
+
+[log]
+level = "info"
+`, crmURL, companyID, crmExtra, dsn, pollExtra, filepath.Join(dir, "state.db"))
+	if err := os.WriteFile(in.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// run runs a short command (once, retry, status…) to its end and returns its exit code and
+// stdout; its stderr goes to the log.
+func (in *install) run(args ...string) (int, string) {
+	in.t.Helper()
+	args = append(args[:1:1], append([]string{"-config", in.config}, args[1:]...)...)
+	cmd := exec.Command(binary, args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	logf := in.openLog("$ celbridge " + strings.Join(args, " "))
+	defer logf.Close()
+	cmd.Stderr = logf
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), out.String()
+	}
+	if err != nil {
+		in.t.Fatalf("celbridge %s: %v", args[0], err)
+	}
+	return 0, out.String()
+}
+
+func (in *install) openLog(header string) *os.File {
+	f, err := os.OpenFile(in.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	fmt.Fprintf(f, "==== %s\n", header)
+	return f
+}
+
+// daemon is one `celbridge run` process.
+type daemon struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	logf *os.File
+}
+
+// start starts `celbridge run`.
+func (in *install) start() *daemon {
+	in.t.Helper()
+	d := &daemon{done: make(chan struct{})}
+	d.cmd = exec.Command(binary, "run", "-config", in.config)
+	d.logf = in.openLog("$ celbridge run")
+	d.cmd.Stderr = d.logf
+	if err := d.cmd.Start(); err != nil {
+		in.t.Fatalf("start celbridge run: %v", err)
+	}
+	go func() {
+		d.err = d.cmd.Wait()
+		d.logf.Close()
+		close(d.done)
+	}()
+	in.t.Cleanup(func() { d.kill() })
+	return d
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (d *daemon) kill() {
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+}
+
+// stop sends SIGTERM and returns the exit code (-1 if it did not exit within 30s).
+func (d *daemon) stop() int {
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(30 * time.Second):
+		d.kill()
+		return -1
+	}
+	if d.err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(d.err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// exited reports whether the process ended on its own.
+func (d *daemon) exited() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (in *install) logText() string {
+	b, _ := os.ReadFile(in.log)
+	return string(b)
+}
+
+// tail returns the log's last lines, for failure messages.
+func (in *install) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(in.logText(), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// waitFor polls cond every 50ms until it holds or timeout passes.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
+// generate produces n calls' rows in id order from the generator (calls complete) and the
+// calls.
+func generate(seed int64, nRows int64, opts ...loadgen.Option) ([]celbridge.CELRow, []*loadgen.Call) {
+	var calls []*loadgen.Call
+	opts = append(opts, loadgen.OnCallDone(func(c *loadgen.Call) { calls = append(calls, c) }))
+	g := loadgen.New(seed, opts...)
+	var rows []celbridge.CELRow
+	for b := range g.Bulk(nRows, 1000) {
+		rows = append(rows, b...)
+	}
+	return rows, calls
+}
+
+// insert writes rows into db's cel table as root.
+func insert(t *testing.T, db *testdb.DB, rows []celbridge.CELRow) {
+	t.Helper()
+	if err := loadgen.Insert(context.Background(), db.Admin, "cel", rows); err != nil {
+		t.Fatal(err)
+	}
+}
