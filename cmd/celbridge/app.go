@@ -69,6 +69,15 @@ func (a *app) openSource(ctx context.Context) error {
 	return nil
 }
 
+// openLive opens what the live poller needs: the store, locked against a second daemon, and
+// the CEL source.
+func (a *app) openLive(ctx context.Context) error {
+	if err := a.openStore(ctx, true); err != nil {
+		return err
+	}
+	return a.openSource(ctx)
+}
+
 // dispatcher builds the CRM client and the outbox dispatcher.
 func (a *app) dispatcher() *crm.Dispatcher {
 	c := a.cfg.CRM

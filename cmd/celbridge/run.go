@@ -59,10 +59,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
-	if err := a.openStore(ctx, true); err != nil {
-		return err
-	}
-	if err := a.openSource(ctx); err != nil {
+	if err := a.openLive(ctx); err != nil {
 		return err
 	}
 	sched, err := poller.ParseSchedule(a.cfg.Poll.Schedule)
@@ -116,10 +113,7 @@ func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
-	if err := a.openStore(ctx, true); err != nil {
-		return err
-	}
-	if err := a.openSource(ctx); err != nil {
+	if err := a.openLive(ctx); err != nil {
 		return err
 	}
 	d := a.dispatcher()
