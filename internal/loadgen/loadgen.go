@@ -37,13 +37,15 @@ func MapperConfig() mapper.Config {
 	return cfg
 }
 
-// ConfigTOML is the part of celbridge's config file that matches MapperConfig.
-const ConfigTOML = `[mapper]
-send_transfers = true
-
-[[mapper.groups]]
+// ConfigTOML is the part of celbridge's config file that matches MapperConfig; add it to a
+// file that has no [crm] or [pbx] section of its own. Its [crm] table is left open for more
+// keys (url and so on) to follow directly.
+const ConfigTOML = `[[pbx.groups]]
 number = "600"
 members = ["801", "802", "803"]
+
+[crm]
+send_transfers = true
 `
 
 // Call is one generated call (a clone of a scenario; two scenarios hold two calls that

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/loadgen"
+)
+
+const loadgenConfigTOML = loadgen.ConfigTOML
+
+// expectation counts the events a set of generated calls must produce.
+type expectation struct {
+	calls  int // generated calls (a scenario clone may hold two linkedids)
+	events int
+	byType map[string]int
+}
+
+func (e *expectation) add(evs []celbridge.Event) {
+	if e.byType == nil {
+		e.byType = map[string]int{}
+	}
+	e.calls++
+	e.events += len(evs)
+	for _, ev := range evs {
+		e.byType[ev.RequestType]++
+	}
+}
+
+// load generates o.rows CEL rows into celbench_bulk.cel (two inserting connections while the
+// generator runs ahead).
+func (b *bench) load(ctx context.Context) error {
+	db, err := b.createDB(ctx, bulkDB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cfg := loadgen.MapperConfig()
+	exp := &b.res.bulkExpect
+	g := loadgen.New(1, loadgen.OnCallDone(func(c *loadgen.Call) { exp.add(c.Expected(cfg)) }))
+	began := time.Now()
+	batches := make(chan []celbridge.CELRow, 8)
+	errs := make(chan error, 2)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for batch := range batches {
+				if err := loadgen.Insert(ctx, db, "cel", batch); err != nil {
+					errs <- err
+					for range batches {
+					}
+					return
+				}
+			}
+		})
+	}
+	var rows int64
+	for batch := range g.Bulk(b.o.rows, 5000) {
+		rows += int64(len(batch))
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	took := time.Since(began)
+	r := &b.res.Load
+	r.Rows, r.Calls, r.Events, r.Seconds = rows, exp.byType[celbridge.Received], exp.events, took.Seconds()
+	r.RowsPerSec = float64(rows) / took.Seconds()
+	b.logf("loaded %d rows (%d calls, %d expected events) in %s: %.0f rows/s", rows, r.Calls, exp.events, took.Round(time.Millisecond), r.RowsPerSec)
+	return nil
+}
+
+// raw measures how fast MariaDB streams the table to a Go client with celbridge's driver
+// and query: SELECT of the same columns by primary-key ranges, batch 1000, values scanned as
+// raw bytes (no conversion: the client's minimum work). Best of two passes.
+func (b *bench) raw(ctx context.Context) error {
+	cfg, err := mysql.ParseDSN(b.readerDSN(bulkDB))
+	if err != nil {
+		return err
+	}
+	cfg.InterpolateParams = true // as celbridge's source
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	q := "SELECT `id`, `eventtype`, `eventtime`, `cid_name`, `cid_num`, `cid_ani`, `cid_rdnis`, `cid_dnid`, `exten`, " +
+		"`context`, `channame`, `appname`, `appdata`, `accountcode`, `uniqueid`, `linkedid`, `peer`, `userdeftype`, `extra` " +
+		"FROM `cel` WHERE id > ? ORDER BY id LIMIT ?"
+	const batch = 1000
+	vals := make([]sql.RawBytes, 19)
+	dest := make([]any, len(vals))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	for pass := range 2 {
+		began := time.Now()
+		var n, after int64
+		for {
+			rows, err := db.QueryContext(ctx, q, after, batch)
+			if err != nil {
+				return err
+			}
+			k := 0
+			for rows.Next() {
+				if err := rows.Scan(dest...); err != nil {
+					rows.Close()
+					return err
+				}
+				after, _ = strconv.ParseInt(string(vals[0]), 10, 64)
+				k++
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			n += int64(k)
+			if k < batch {
+				break
+			}
+		}
+		took := time.Since(began)
+		rate := float64(n) / took.Seconds()
+		b.logf("raw pass %d: %d rows in %s: %.0f rows/s", pass+1, n, took.Round(time.Millisecond), rate)
+		if rate > b.res.Raw.RowsPerSec {
+			b.res.Raw = throughput{Rows: n, Calls: b.res.Load.Calls, Seconds: took.Seconds(), RowsPerSec: rate,
+				CallsPerSec: float64(b.res.Load.Calls) / took.Seconds()}
+		}
+	}
+	return nil
+}
+
+// summary is backfill's last stderr line: "... 123 rows, 45 calls; ...".
+var summary = regexp.MustCompile(`: (\d+) rows, (\d+) calls;`)
+
+// dryRun times `celbridge backfill -dry-run` over the whole bulk table, stdout counted.
+func (b *bench) dryRun(ctx context.Context) error {
+	cfgPath, _, err := b.writeConfig(instance{name: "dryrun", db: bulkDB, schedule: "@every 1s", path: "dryrun"})
+	if err != nil {
+		return err
+	}
+	out := &lineCounter{}
+	p, err := startCelbridge(b.o.celbridge, out, "backfill", "-config", cfgPath, "-from-id", "1",
+		"-to-id", strconv.FormatInt(b.res.Load.Rows, 10), "-dry-run")
+	if err != nil {
+		return err
+	}
+	if err := p.wait(ctx); err != nil {
+		return err
+	}
+	took := time.Since(p.started)
+	r := &b.res.DryRun
+	r.throughput = b.rates(took)
+	r.PeakRSSMiB, r.RSSProfileMiB = p.peakRSS(), p.rssProfile(profilePoints)
+	r.Events, r.WantEvents = int(out.lines), b.res.bulkExpect.events
+	if m := summary.FindStringSubmatch(p.stderrText()); m != nil {
+		r.ReportedRows, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	b.logf("dry-run: %.0f rows/s, %d lines (want %d), peak RSS %.1f MiB", r.RowsPerSec, out.lines, r.WantEvents, r.PeakRSSMiB)
+	if r.Events != r.WantEvents {
+		return fmt.Errorf("dry-run printed %d requests, the generated calls expect %d", r.Events, r.WantEvents)
+	}
+	return nil
+}
+
+var profilePoints = []float64{0.1, 0.25, 0.5, 0.75, 1}
+
+func (b *bench) rates(took time.Duration) throughput {
+	return throughput{Rows: b.res.Load.Rows, Calls: b.res.Load.Calls, Seconds: took.Seconds(),
+		RowsPerSec:  float64(b.res.Load.Rows) / took.Seconds(),
+		CallsPerSec: float64(b.res.Load.Calls) / took.Seconds()}
+}
+
+// send times `celbridge backfill` delivering to the CRM stub, and the stub's own capacity
+// with celbridge's client at the same concurrency.
+func (b *bench) send(ctx context.Context) error {
+	cfgPath, storePath, err := b.writeConfig(instance{name: "send", db: bulkDB, schedule: "@every 1s", path: "send"})
+	if err != nil {
+		return err
+	}
+	p, err := startCelbridge(b.o.celbridge, nil, "backfill", "-config", cfgPath, "-from-id", "1",
+		"-to-id", strconv.FormatInt(b.res.Load.Rows, 10))
+	if err != nil {
+		return err
+	}
+	if err := p.wait(ctx); err != nil {
+		return err
+	}
+	took := time.Since(p.started)
+	r := &b.res.Send
+	r.throughput = b.rates(took)
+	r.PeakRSSMiB, r.RSSProfileMiB = p.peakRSS(), p.rssProfile(profilePoints)
+	r.Events, r.WantEvents = b.stub.received("send"), b.res.bulkExpect.events
+	r.Duplicates = b.stub.duplicates("send")
+	r.EventsPerSec = float64(r.Events) / took.Seconds()
+	size := fileSize(storePath) + fileSize(storePath+"-wal") + fileSize(storePath+"-shm")
+	r.StoreMiBPer100kCalls = float64(size) / (1 << 20) / (float64(r.Calls) / 100_000)
+	b.logf("send: %.0f rows/s, %.0f events/s, %d events (want %d), store %.1f MiB", r.RowsPerSec, r.EventsPerSec, r.Events, r.WantEvents, float64(size)/(1<<20))
+	if r.Events != r.WantEvents {
+		return fmt.Errorf("the CRM stub got %d distinct requests, the generated calls expect %d", r.Events, r.WantEvents)
+	}
+	cap, err := stubCapacity(ctx, b.stub.url+"/capacity", 20000, 4)
+	if err != nil {
+		return err
+	}
+	b.res.StubEventsPerSec = cap
+	b.logf("stub capacity with crm.Client at concurrency 4: %.0f requests/s", cap)
+	return nil
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
