@@ -185,10 +185,11 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-var servingAddr = regexp.MustCompile(`serving /metrics and /healthz.* addr=(\S+)`)
+// servingAddr finds the HTTP address in the start-up log, text or JSON.
+var servingAddr = regexp.MustCompile(`serving /metrics and /healthz.*addr"?[=:]"?([0-9a-f.:\[\]]+)`)
 
-// startRun starts `celbridge run -config config` and waits until it serves HTTP. The daemon
-// is stopped with SIGTERM when the test ends (or by stop).
+// startRun starts `celbridge run -config config` and waits until it serves HTTP and has
+// polled once (rows inserted later are new to it, not history it skips). The daemon is stopped with SIGTERM when the test ends (or by stop).
 func startRun(t *testing.T, config string) *daemon {
 	t.Helper()
 	d := &daemon{cmd: exec.Command(binary, "run", "-config", config), log: &syncBuffer{}, done: make(chan struct{})}
@@ -221,6 +222,7 @@ func startRun(t *testing.T, config string) *daemon {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("celbridge run did not serve HTTP within 30s:\n%s", d.log)
 	}
+	d.waitMetric(t, "celbridge_poll_duration_seconds_count", atLeast(1))
 	return d
 }
 
