@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -323,5 +324,42 @@ func TestCLI_Usage(t *testing.T) {
 	}
 	if r := cli(t, nil, "chek"); r.code != 2 || !strings.Contains(r.stderr, `unknown command "chek"`) {
 		t.Errorf("unknown command: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+var backfillSummaryLine = regexp.MustCompile(`(?m)^backfill of CEL ids 1\.\.374: 374 rows, (\d+) calls; requests: (\d+) received, (\d+) answered, (\d+) transferred, (\d+) hangup; 0 failed$`)
+
+// TestCLI_Backfill runs backfill without a terminal (no progress bar escape codes), checks
+// its summary against what the CRM got, and that running it again sends nothing twice.
+func TestCLI_Backfill(t *testing.T) {
+	s := newSite(t, opts{})
+	loadCapture(t, s.db)
+	var sent int
+	for run := 1; run <= 2; run++ {
+		r := cli(t, nil, "backfill", "-config", s.config, "-from-id", "1")
+		if r.code != 0 {
+			t.Fatalf("backfill run %d: exit %d\n%s", run, r.code, r.stderr)
+		}
+		m := backfillSummaryLine.FindStringSubmatch(r.stderr)
+		if m == nil {
+			t.Fatalf("backfill run %d: no summary line in:\n%s", run, r.stderr)
+		}
+		if strings.ContainsAny(r.stderr, "\r\x1b") {
+			t.Errorf("backfill run %d drew a progress bar without a terminal:\n%q", run, r.stderr)
+		}
+		total := 0
+		for _, n := range m[2:] {
+			v, _ := strconv.Atoi(n)
+			total += v
+		}
+		got := len(s.crm.received())
+		if run == 1 {
+			sent = got
+			if calls, _ := strconv.Atoi(m[1]); calls == 0 || total != got {
+				t.Errorf("summary %q: %d calls, %d requests; the CRM got %d", m[0], calls, total, got)
+			}
+		} else if got != sent {
+			t.Errorf("the second backfill sent %d requests again; it must send none", got-sent)
+		}
 	}
 }
