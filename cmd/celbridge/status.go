@@ -179,11 +179,11 @@ func (r *statusReport) print(w io.Writer, now time.Time) {
 	}
 }
 
-// ago renders t as "2026-11-26 02:10:00 (5m3s ago)" in t's location.
+// ago renders t as "2026-11-26 02:10:00, 5m3s ago" in t's location.
 func ago(t, now time.Time) string {
 	d := now.Sub(t)
 	if d < 0 {
-		return fmt.Sprintf("%s (in %s)", t.Format(time.DateTime), roundAge(-d))
+		return fmt.Sprintf("%s, in %s", t.Format(time.DateTime), roundAge(-d))
 	}
-	return fmt.Sprintf("%s (%s ago)", t.Format(time.DateTime), roundAge(d))
+	return fmt.Sprintf("%s, %s ago", t.Format(time.DateTime), roundAge(d))
 }
