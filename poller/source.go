@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +34,13 @@ type MySQLSource struct {
 	columns string
 
 	queries atomic.Int64 // queries run, for tests that bound FirstIDAt
+	// sizeHint is the capacity readRows allocates: the size of the last result.
+	sizeHint atomic.Int64
+
+	aheadMu sync.Mutex
+	ahead   *ahead // the next batch, read in the background
+	closed  bool
+	aheadWG sync.WaitGroup
 }
 
 // celColumns are the columns read into celbridge.CELRow, in scan order. "extra" is
@@ -126,8 +135,18 @@ func openPool(cfg *mysql.Config, loc *time.Location) (*sqlx.DB, error) {
 	return db, nil
 }
 
-// Close closes the connection pool.
-func (s *MySQLSource) Close() error { return s.db.Close() }
+// Close stops any read-ahead and closes the connection pool.
+func (s *MySQLSource) Close() error {
+	s.aheadMu.Lock()
+	s.closed = true
+	if s.ahead != nil {
+		s.ahead.cancel()
+		s.ahead = nil
+	}
+	s.aheadMu.Unlock()
+	s.aheadWG.Wait()
+	return s.db.Close()
+}
 
 // detectColumns reads the table's column names (SELECT * … LIMIT 0 reads no row and needs
 // only SELECT) and builds the select list: eventextra stands in for extra on older installs,
@@ -190,15 +209,95 @@ const (
 
 // ReadAfter returns up to limit rows with id > afterID, in id order: one primary-key range
 // read.
+//
+// When a read returns a full batch (a backlog: backfill, or a poller catching up), the next
+// batch is read ahead in the background, so that MariaDB streams it while the caller maps
+// this one; on two cores this overlaps the database's work with ours. The read-ahead is used
+// only by the call that asks for exactly that batch, and only when it came back full (so no
+// row committed meanwhile is missed that the batch's end would have included); otherwise it
+// is dropped and the read is done afresh.
 func (s *MySQLSource) ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("read cel after id %d: limit %d is not positive", afterID, limit)
 	}
-	rows, err := s.readRows(ctx, s.query(readAfter), afterID, limit)
+	rows, err := s.takeAhead(ctx, afterID, limit)
+	if rows == nil && err == nil {
+		rows, err = s.readRows(ctx, s.query(readAfter), afterID, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read cel after id %d: %w", afterID, err)
 	}
+	if len(rows) == limit {
+		s.readAhead(rows[len(rows)-1].ID, limit)
+	}
 	return rows, nil
+}
+
+// ahead is a ReadAfter running in the background.
+type ahead struct {
+	after  int64
+	limit  int
+	cancel context.CancelFunc
+	done   chan struct{}
+	rows   []celbridge.CELRow // valid once done is closed
+	err    error
+	at     time.Time // when the read ended
+}
+
+// maxAheadAge is how long a read-ahead batch stays usable: a caller that comes back later
+// reads afresh.
+const maxAheadAge = time.Second
+
+// readAhead starts reading the batch after afterID, replacing any read-ahead not taken.
+func (s *MySQLSource) readAhead(afterID int64, limit int) {
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	a := &ahead{after: afterID, limit: limit, cancel: cancel, done: make(chan struct{})}
+	s.aheadMu.Lock()
+	if s.closed {
+		s.aheadMu.Unlock()
+		cancel()
+		return
+	}
+	old := s.ahead
+	s.ahead = a
+	s.aheadWG.Add(1)
+	s.aheadMu.Unlock()
+	if old != nil {
+		old.cancel()
+	}
+	go func() {
+		defer s.aheadWG.Done()
+		defer cancel()
+		a.rows, a.err = s.readRows(ctx, s.query(readAfter), afterID, limit)
+		a.at = time.Now()
+		close(a.done)
+	}()
+}
+
+// takeAhead returns the read-ahead batch for (afterID, limit) if there is a usable one;
+// (nil, nil) means read afresh.
+func (s *MySQLSource) takeAhead(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error) {
+	s.aheadMu.Lock()
+	a := s.ahead
+	s.ahead = nil
+	s.aheadMu.Unlock()
+	if a == nil {
+		return nil, nil
+	}
+	if a.after != afterID || a.limit != limit {
+		a.cancel()
+		return nil, nil
+	}
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		a.cancel()
+		return nil, ctx.Err()
+	}
+	if a.err != nil || len(a.rows) != limit || time.Since(a.at) > maxAheadAge {
+		return nil, nil
+	}
+	return a.rows, nil
 }
 
 // ReadRange returns up to limit rows with fromID < id <= toID, in id order.
@@ -244,9 +343,11 @@ func (s *MySQLSource) query(format string) string {
 	return fmt.Sprintf(format, s.columns, s.table)
 }
 
-// readRows runs a select of s.columns and scans every row. All text is scanned as nullable
-// and eventtime is parsed here, so no value can fail the batch: NULL becomes "", and a NULL,
-// zero or invalid eventtime becomes the zero time.
+// readRows runs a select of s.columns and scans every row. All text is read as raw bytes
+// and converted here, so no value can fail the batch: NULL becomes "", and a NULL, zero or
+// invalid eventtime becomes the zero time. This is the backfill's hot path: values that
+// repeat within a batch (event types, contexts, a call's linkedid and channel names…) are
+// allocated once per batch, and eventtime is parsed once per distinct value.
 func (s *MySQLSource) readRows(ctx context.Context, q string, args ...any) ([]celbridge.CELRow, error) {
 	s.queries.Add(1)
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -254,30 +355,81 @@ func (s *MySQLSource) readRows(ctx context.Context, q string, args ...any) ([]ce
 		return nil, s.explain(err, "query "+s.grantOn)
 	}
 	defer rows.Close()
-	var out []celbridge.CELRow
-	var text [18]sql.NullString
-	dest := make([]any, 0, len(celColumns))
+	out := make([]celbridge.CELRow, 0, s.sizeHint.Load())
+	var raw [19]sql.RawBytes
+	dest := make([]any, len(raw))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	in := make(interner, 256)
+	var lastTime []byte
+	var lastParsed time.Time
 	for rows.Next() {
-		var r celbridge.CELRow
-		dest = append(dest[:0], &r.ID)
-		for i := range text {
-			dest = append(dest, &text[i])
-		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("scan cel row after id %d: %w", lastID(out), err)
 		}
-		r.EventType, r.EventTime = text[0].String, parseEventTime(text[1].String, s.loc)
-		for i, p := range []*string{&r.CIDName, &r.CIDNum, &r.CIDANI, &r.CIDRDNIS, &r.CIDDNID,
+		var r celbridge.CELRow
+		id, ok := parseID(raw[0])
+		if !ok {
+			return nil, fmt.Errorf("scan cel row after id %d: id %q is not an integer", lastID(out), raw[0])
+		}
+		r.ID = id
+		r.EventType = in.get(raw[1])
+		if !bytes.Equal(raw[2], lastTime) || lastTime == nil {
+			lastTime = append(lastTime[:0], raw[2]...)
+			lastParsed = parseEventTimeBytes(raw[2], s.loc)
+		}
+		r.EventTime = lastParsed
+		for i, p := range [...]*string{&r.CIDName, &r.CIDNum, &r.CIDANI, &r.CIDRDNIS, &r.CIDDNID,
 			&r.Exten, &r.Context, &r.ChanName, &r.AppName, &r.AppData, &r.AccountCode,
 			&r.UniqueID, &r.LinkedID, &r.Peer, &r.UserDefType, &r.Extra} {
-			*p = text[i+2].String
+			*p = in.get(raw[i+3])
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.explain(err, "read "+s.grantOn)
 	}
+	// The next read likely returns as many rows: allocate for them at once (bounded, so that a
+	// huge batch does not pin memory for idle polls).
+	s.sizeHint.Store(int64(min(max(len(out), 16), 4096)))
 	return out, nil
+}
+
+// interner returns one string per distinct byte value within a batch.
+type interner map[string]string
+
+// maxInterned is the longest value interned; longer ones (JSON extra) rarely repeat.
+const maxInterned = 160
+
+func (in interner) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > maxInterned {
+		return string(b)
+	}
+	if v, ok := in[string(b)]; ok { // no allocation for the lookup
+		return v
+	}
+	v := string(b)
+	in[v] = v
+	return v
+}
+
+// parseID reads a non-negative decimal id without allocating.
+func parseID(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 func lastID(rows []celbridge.CELRow) int64 {
@@ -290,6 +442,37 @@ func lastID(rows []celbridge.CELRow) int64 {
 // eventTimeLayouts are the forms a DATETIME (with or without fractional seconds) or a DATE
 // arrives in as text.
 var eventTimeLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", time.DateOnly}
+
+// parseEventTimeBytes is parseEventTime for a raw column value, with a fast path for the
+// common "YYYY-MM-DD HH:MM:SS".
+func parseEventTimeBytes(b []byte, loc *time.Location) time.Time {
+	if len(b) == 19 && b[4] == '-' && b[7] == '-' && b[10] == ' ' && b[13] == ':' && b[16] == ':' {
+		num := func(i, n int) (int, bool) {
+			v := 0
+			for _, c := range b[i : i+n] {
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v, true
+		}
+		y, ok1 := num(0, 4)
+		mo, ok2 := num(5, 2)
+		d, ok3 := num(8, 2)
+		h, ok4 := num(11, 2)
+		mi, ok5 := num(14, 2)
+		sec, ok6 := num(17, 2)
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && y > 0 && mo >= 1 && mo <= 12 && d >= 1 && h < 24 && mi < 60 && sec < 60 {
+			t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc)
+			if t.Day() == d { // not normalised from an impossible date such as 02-30
+				return t
+			}
+			return time.Time{}
+		}
+	}
+	return parseEventTime(string(b), loc)
+}
 
 // parseEventTime reads a zone-less eventtime in loc. '0000-00-00 00:00:00', impossible dates
 // and anything else that is not a time give the zero time.

@@ -57,3 +57,29 @@ func BenchmarkDue(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDelivered measures the dispatcher's per-event cycle on a large outbox: Due of one
+// head, then Delivered (a write transaction: one fsync at synchronous=FULL).
+func BenchmarkDelivered(b *testing.B) {
+	db, _ := openTemp(b)
+	const calls = 20000
+	var events []celbridge.Event
+	for n := 1; n <= calls; n++ {
+		events = append(events, call(n)...)
+		if len(events) >= 3000 || n == calls {
+			if _, err := db.Enqueue(b.Context(), events); err != nil {
+				b.Fatal(err)
+			}
+			events = events[:0]
+		}
+	}
+	for b.Loop() {
+		due, err := db.Due(b.Context(), t0.Add(time.Hour), 1)
+		if err != nil || len(due) != 1 {
+			b.Fatalf("Due = %d rows, %v", len(due), err)
+		}
+		if err := db.Delivered(b.Context(), due[0].ID, t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

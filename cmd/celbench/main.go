@@ -43,6 +43,7 @@ type options struct {
 	liveFor   time.Duration
 	openCalls int
 	phases    string
+	rounds    int
 	jsonOut   string
 }
 
@@ -59,7 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.liveRate, "live-rate", 5, "calls per second in the live latency measurement")
 	fs.DurationVar(&o.liveFor, "live-for", 40*time.Second, "how long calls start in the live measurement (they then run to their end)")
 	fs.IntVar(&o.openCalls, "open-calls", 10_000, "calls open at once in the memory measurement")
-	fs.StringVar(&o.phases, "phases", "load,raw,dryrun,send,live,memory", "phases to run")
+	fs.StringVar(&o.phases, "phases", "load,raw,send,live,memory", "phases to run")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of (a) raw stream + (b) dry-run; the best of each is reported")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -86,7 +88,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	phases := map[string]func(context.Context) error{
 		"load":   b.load,
 		"raw":    b.raw,
-		"dryrun": b.dryRun,
 		"send":   b.send,
 		"live":   b.live,
 		"memory": b.memory,

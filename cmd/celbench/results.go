@@ -107,7 +107,9 @@ type results struct {
 	Machine          machine
 	Load             loadResult
 	Raw              throughput
+	RawRounds        []float64
 	DryRun           backfillResult
+	DryRunRounds     []float64
 	Send             backfillResult
 	StubEventsPerSec float64
 	Live             []latencyResult
@@ -140,8 +142,12 @@ func (r *results) report(w io.Writer) {
 	}
 	if d := r.DryRun; d.Rows > 0 {
 		ratio := d.RowsPerSec / r.Raw.RowsPerSec
-		row("(b) `backfill -dry-run`", fmt.Sprintf("%.0f rows/s, %.0f calls/s (%.1f s); **%.2f × (a)**; %d requests printed (expected %d)",
-			d.RowsPerSec, d.CallsPerSec, d.Seconds, ratio, d.Events, d.WantEvents), "≥ 0.5 × (a)", yes(ratio >= 0.5))
+		var rounds []string
+		for i := range min(len(r.RawRounds), len(r.DryRunRounds)) {
+			rounds = append(rounds, fmt.Sprintf("%.2f", r.DryRunRounds[i]/r.RawRounds[i]))
+		}
+		row("(b) `backfill -dry-run`", fmt.Sprintf("%.0f rows/s, %.0f calls/s (%.1f s); **%.2f × (a)** (best of each; per round %s); %d requests printed (expected %d)",
+			d.RowsPerSec, d.CallsPerSec, d.Seconds, ratio, strings.Join(rounds, ", "), d.Events, d.WantEvents), "≥ 0.5 × (a)", yes(ratio >= 0.5))
 	}
 	if s := r.Send; s.Rows > 0 {
 		row("(c) `backfill` → CRM stub", fmt.Sprintf("%.0f rows/s, %.0f calls/s, %.0f requests/s (%.1f s); %.2f × (a), %.2f × (b); %d requests (expected %d), %d duplicates",
