@@ -174,9 +174,14 @@ func normalize(evs []celbridge.Event, rows []celbridge.CELRow, linkedIDs []strin
 		e.LinkedID = fmt.Sprint("call", k)
 		e.CELID, e.FirstCELID = idx[e.CELID], idx[e.FirstCELID]
 		e.Time = time.Time{}.Add(e.Time.Sub(rows[0].EventTime))
+		e.Rule = ruleIDs.ReplaceAllString(e.Rule, "#")
 	}
 	return out
 }
+
+// ruleIDs are what a clone changes in an event's Rule text: CEL ids, channel suffixes,
+// uniqueids.
+var ruleIDs = regexp.MustCompile(`row [0-9]+|-[0-9a-f]{8}\b|\b[0-9]{10}\.[0-9]+\b`)
 
 func digits(s string) string { return strings.ReplaceAll(s, ".", "") }
 
