@@ -51,12 +51,12 @@ func checkDuplicates(t *testing.T, log []request) (dups int) {
 				case m < 0:
 					t.Errorf("request %s arrived twice within one process life (log index %d and %d)", r.key, prev, i)
 				case laterBefore(log, sent[r.call], r.key, prev, m) >= 0:
-					t.Errorf("request %s arrived again after a kill although a later request of its call (%s) had been sent before the kill: it was recorded as delivered and must not be resent",
+					t.Errorf("request %s arrived again after a kill or stop although a later request of its call (%s) had been sent before it: it was recorded as delivered and must not be resent",
 						r.key, log[laterBefore(log, sent[r.call], r.key, prev, m)].key)
 				default:
 					excused[m]++
 					if excused[m] == concurrency+1 {
-						t.Errorf("more than %d requests resent after the kill at log index %d: only requests in flight may be", concurrency, m)
+						t.Errorf("more than %d requests resent after the kill or stop at log index %d: only requests in flight may be", concurrency, m)
 					}
 				}
 			}
