@@ -37,6 +37,7 @@ func (s *site) nowCall(t *testing.T, firstID int64, loc *time.Location) {
 }
 
 func TestCheck_AllPass(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, opts{})
 	s.nowCall(t, 1, time.UTC)
 	r := cli(t, nil, "check", "-config", s.config)
@@ -88,6 +89,7 @@ func TestCheck_AllPass(t *testing.T) {
 }
 
 func TestCheck_MySQLProblems(t *testing.T) {
+	t.Parallel()
 	t.Run("WrongPassword", func(t *testing.T) {
 		s := newSite(t, opts{})
 		dsn := strings.Replace(s.db.ReaderDSN, ":"+s.db.Password+"@", ":wrong-Pa55word@", 1)
@@ -151,6 +153,7 @@ func TestCheck_MySQLProblems(t *testing.T) {
 }
 
 func TestCheck_CRMProblems(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, opts{})
 	s.nowCall(t, 1, time.UTC)
 	tlsCRM := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -332,6 +332,7 @@ var backfillSummaryLine = regexp.MustCompile(`(?m)^backfill of CEL ids 1\.\.374:
 // TestCLI_Backfill runs backfill without a terminal (no progress bar escape codes), checks
 // its summary against what the CRM got, and that running it again sends nothing twice.
 func TestCLI_Backfill(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, opts{})
 	loadCapture(t, s.db)
 	var sent int

@@ -75,6 +75,7 @@ func (c *crmServer) setStatus(code int) {
 }
 
 func TestRun_MetricsAndHealthz(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, opts{})
 	d := startRun(t, s.config)
 	d.waitHealth(t, http.StatusOK, "ok")
@@ -143,6 +144,7 @@ func grep(body, s string) string {
 // TestRun_LogsNoSecrets runs the daemon through CRM and MySQL failures with a password in
 // the DSN, an Authorization header and a password in the CRM URL, and scans its whole log.
 func TestRun_LogsNoSecrets(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, opts{})
 	const token = "Bearer s3cr3t-T0ken"
 	config := s.writeConfig(t, opts{
@@ -188,6 +190,7 @@ func TestRun_LogsNoSecrets(t *testing.T) {
 
 // TestRun_Refuses checks start-up failures end with what to do.
 func TestRun_Refuses(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, opts{})
 	t.Run("SecondDaemon", func(t *testing.T) {
 		startRun(t, s.config)

@@ -11,6 +11,7 @@ import (
 
 // TestStatus_WhileRunning reads the status of a store that a running daemon writes.
 func TestStatus_WhileRunning(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, opts{})
 	d := startRun(t, s.config)
 	s.crm.mu.Lock()
@@ -61,6 +62,7 @@ func TestStatus_WhileRunning(t *testing.T) {
 
 // TestStatus_Lag checks the lag while the daemon is stopped and CEL grows.
 func TestStatus_Lag(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, opts{})
 	if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
 		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
@@ -81,6 +83,7 @@ func TestStatus_Lag(t *testing.T) {
 
 // TestStatus_MySQLDown prints the store part and says MySQL is unreachable.
 func TestStatus_MySQLDown(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, opts{})
 	if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
 		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
