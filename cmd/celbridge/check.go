@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -443,6 +444,10 @@ func (c *checker) checkCRM(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
+	if proxy, _ := http.ProxyFromEnvironment(&http.Request{URL: u}); proxy != nil {
+		c.checkProxy(ctx, shown, proxy)
+		return
+	}
 	if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
 		c.report(checkFail, "CRM "+shown+": cannot resolve "+host+": "+err.Error(), "check the host name in crm.url and this host's DNS (/etc/resolv.conf)")
 		return
@@ -464,6 +469,26 @@ func (c *checker) checkCRM(ctx context.Context) {
 		return
 	}
 	c.report(checkPass, "CRM "+shown+" is reachable (TCP; no request sent)", "")
+}
+
+// checkProxy connects to the proxy that HTTPS_PROXY/HTTP_PROXY name for the CRM, as the
+// daemon's requests go through it.
+func (c *checker) checkProxy(ctx context.Context, shown string, proxy *url.URL) {
+	port := proxy.Port()
+	if port == "" {
+		port = "80"
+		if proxy.Scheme == "https" {
+			port = "443"
+		}
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(proxy.Hostname(), port))
+	if err != nil {
+		c.report(checkFail, "CRM "+shown+": cannot connect to the proxy "+crm.RedactURL(proxy)+": "+err.Error(), "check HTTPS_PROXY/HTTP_PROXY/NO_PROXY in celbridge's environment")
+		return
+	}
+	conn.Close()
+	c.report(checkPass, "CRM "+shown+": the proxy "+crm.RedactURL(proxy)+" is reachable (the CRM behind it is not checked; no request sent)", "")
 }
 
 // tlsFix says what to do about a failed TLS handshake.

@@ -240,3 +240,20 @@ func TestWholeHours(t *testing.T) {
 		}
 	}
 }
+
+func TestCheck_Proxy(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	proxy := httptest.NewServer(http.NotFoundHandler())
+	defer proxy.Close()
+	config := s.writeConfig(t, opts{crmURL: "https://crm.clinic.invalid/api/Binotel/Push"})
+	r := cli(t, []string{"HTTPS_PROXY=" + proxy.URL, "NO_PROXY="}, "check", "-config", config)
+	if r.code != 0 {
+		t.Errorf("exit %d:\n%s", r.code, r.stdout)
+	}
+	wantLine(t, r.stdout, "✓", "CRM https://crm.clinic.invalid/api/Binotel/Push: the proxy "+proxy.URL+" is reachable")
+	proxy.Close()
+	r = cli(t, []string{"HTTPS_PROXY=" + proxy.URL, "NO_PROXY="}, "check", "-config", config)
+	wantLine(t, r.stdout, "✗", "cannot connect to the proxy", "HTTPS_PROXY")
+}
