@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -151,22 +152,23 @@ func (c *checker) checkLogin(ctx context.Context) bool {
 	var account, login string
 	err = c.conn.QueryRowContext(ctx, "SELECT CURRENT_USER(), USER()").Scan(&account, &login)
 	if err != nil {
-		c.report(checkFail, where+": login failed: "+err.Error(), loginFix(err, cfg.User))
+		db, table := c.grantTarget()
+		c.report(checkFail, where+": login failed: "+err.Error(), loginFix(err, cfg.User, cmp.Or(db, "asteriskcdrdb")+"."+table))
 		return false
 	}
 	c.report(checkPass, fmt.Sprintf("%s: logged in as %s (account %s)", where, login, quoteAccount(account)), "")
 	return true
 }
 
-// loginFix says what to do about a failed connection or login.
-func loginFix(err error, user string) string {
+// loginFix says what to do about a failed connection or login; grantOn is db.table.
+func loginFix(err error, user, grantOn string) string {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
 		case 1045, 1698:
-			return fmt.Sprintf("check the user and password in mysql.dsn; as a MySQL admin: CREATE USER '%s'@'localhost' IDENTIFIED BY '…'; GRANT SELECT ON asteriskcdrdb.cel TO '%s'@'localhost'", user, user)
+			return fmt.Sprintf("check the user and password in mysql.dsn; if the account does not exist yet, as a MySQL admin: CREATE USER '%s'@'localhost' IDENTIFIED BY '…'; GRANT SELECT ON %s TO '%s'@'localhost'", user, grantOn, user)
 		case 1044, 1049:
-			return "check the database at the end of mysql.dsn (FreePBX keeps CEL in asteriskcdrdb) and that the user has GRANT SELECT on its cel table"
+			return "check the database at the end of mysql.dsn (FreePBX keeps CEL in asteriskcdrdb) and that the user has GRANT SELECT ON " + grantOn
 		}
 		return "see the MySQL error above"
 	}
@@ -413,18 +415,20 @@ func signed(d time.Duration) string {
 	return "+" + roundAge(d)
 }
 
-// roundAge renders an age for people: 3s, 4m10s, 2h5m, 3d4h.
+// roundAge renders an age for people: 3s, 4m10s, 2h, 2h5m, 3d4h.
 func roundAge(d time.Duration) string {
 	switch {
-	case d < time.Minute:
-		return d.Round(time.Second).String()
 	case d < time.Hour:
 		return d.Round(time.Second).String()
 	case d < 48*time.Hour:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+		d = d.Round(time.Minute)
+		if m := (d % time.Hour) / time.Minute; m != 0 {
+			return fmt.Sprintf("%dh%dm", d/time.Hour, m)
+		}
+		return fmt.Sprintf("%dh", d/time.Hour)
 	default:
-		days := int(d / (24 * time.Hour))
-		return fmt.Sprintf("%dd%dh", days, int((d-time.Duration(days)*24*time.Hour)/time.Hour))
+		days := d / (24 * time.Hour)
+		return fmt.Sprintf("%dd%dh", days, (d-days*24*time.Hour)/time.Hour)
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -97,7 +99,7 @@ func TestCheck_MySQLProblems(t *testing.T) {
 		if r.code != 1 {
 			t.Errorf("exit %d, want 1", r.code)
 		}
-		wantLine(t, r.stdout, "✗", "login failed", "Access denied", "check the user and password in mysql.dsn", "GRANT SELECT ON asteriskcdrdb.cel")
+		wantLine(t, r.stdout, "✗", "login failed", "Access denied", "check the user and password in mysql.dsn", "GRANT SELECT ON "+s.db.Name+".cel")
 		if strings.Contains(r.stdout+r.stderr, "wrong-Pa55word") {
 			t.Errorf("output shows the password:\n%s%s", r.stdout, r.stderr)
 		}
@@ -156,9 +158,11 @@ func TestCheck_CRMProblems(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, opts{})
 	s.nowCall(t, 1, time.UTC)
-	tlsCRM := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tlsCRM := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("check sent %s %s to the CRM", r.Method, r.URL)
 	}))
+	tlsCRM.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	tlsCRM.StartTLS()
 	defer tlsCRM.Close()
 
 	t.Run("TLSUntrusted", func(t *testing.T) {
@@ -256,4 +260,15 @@ func TestCheck_Proxy(t *testing.T) {
 	proxy.Close()
 	r = cli(t, []string{"HTTPS_PROXY=" + proxy.URL, "NO_PROXY="}, "check", "-config", config)
 	wantLine(t, r.stdout, "✗", "cannot connect to the proxy", "HTTPS_PROXY")
+}
+
+func TestRoundAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 1500 * time.Millisecond: "2s", 4*time.Minute + 10*time.Second: "4m10s",
+		2 * time.Hour: "2h", 2*time.Hour + 5*time.Minute + 20*time.Second: "2h5m", 76 * time.Hour: "3d4h",
+	} {
+		if got := roundAge(d); got != want {
+			t.Errorf("roundAge(%s) = %q, want %q", d, got, want)
+		}
+	}
 }
