@@ -27,7 +27,7 @@ LIMIT ?`
 // or before now; ordered by next attempt, then id. A failed head blocks its call until
 // Requeue. A row stays due until Delivered, Retry or Fail is called on it.
 func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]celbridge.Delivery, error) {
-	rows, err := db.db.QueryContext(ctx, dueQuery, now.UnixMilli(), limit)
+	rows, err := db.reader().QueryContext(ctx, dueQuery, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read due outbox rows: %w", err)
 	}
@@ -60,22 +60,81 @@ WHERE id = (SELECT min(o.id) FROM outbox o
 // Delivered records that the CRM accepted outbox row id at at, which unblocks the next event
 // of its call (a failed row too: the CRM took it after all). Marking a delivered row again
 // is a no-op.
+//
+// Marks from concurrent callers (the dispatcher delivers several calls at once) are written
+// together, in one transaction and so one fsync (group commit): each call returns once the
+// transaction holding its mark is committed, or with that transaction's error.
 func (db *DB) Delivered(ctx context.Context, id int64, at time.Time) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'delivered', delivered_at = ?, head = 0
-			WHERE id = ? AND state != 'delivered'`, msOr(at, db.now()), id)
-		if err := changed(ctx, tx, res, err, id, StateDelivered); err != nil {
-			return err
+	m := &mark{id: id, at: at, wake: make(chan struct{}, 1)}
+	db.marksMu.Lock()
+	db.marks = append(db.marks, m)
+	if db.marking {
+		db.marksMu.Unlock()
+		if <-m.wake; !m.lead {
+			return m.err // written by another caller's transaction
 		}
-		if _, err := tx.ExecContext(ctx, promoteHead, id); err != nil {
-			return fmt.Errorf("move head of call: %w", err)
+	} else {
+		db.marking = true
+		db.marksMu.Unlock()
+	}
+	// This caller writes every mark queued now, its own included, then hands the marks queued
+	// meanwhile to the first of their callers.
+	db.marksMu.Lock()
+	batch := db.marks
+	db.marks = nil
+	db.marksMu.Unlock()
+	db.writeMarks(ctx, batch)
+	db.marksMu.Lock()
+	if len(db.marks) > 0 {
+		next := db.marks[0]
+		next.lead = true
+		next.wake <- struct{}{}
+	} else {
+		db.marking = false
+	}
+	db.marksMu.Unlock()
+	return m.err
+}
+
+// mark is one Delivered call waiting for its transaction.
+type mark struct {
+	id   int64
+	at   time.Time
+	err  error
+	lead bool          // woken to write the queue, not because its mark was written
+	wake chan struct{} // capacity 1
+}
+
+// writeMarks writes batch in one transaction and reports to each caller. A mark that cannot
+// apply (no such row) changes nothing and fails alone; any other error fails the batch.
+func (db *DB) writeMarks(ctx context.Context, batch []*mark) {
+	errs := make([]error, len(batch))
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		for i, m := range batch {
+			res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'delivered', delivered_at = ?, head = 0
+				WHERE id = ? AND state != 'delivered'`, msOr(m.at, db.now()), m.id)
+			if err := changed(ctx, tx, res, err, m.id, StateDelivered); err != nil {
+				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotPending) {
+					errs[i] = err
+					continue
+				}
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, promoteHead, m.id); err != nil {
+				return fmt.Errorf("move head of call: %w", err)
+			}
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("mark outbox row %d delivered: %w", id, err)
+	for i, m := range batch {
+		if err != nil {
+			errs[i] = err
+		}
+		if errs[i] != nil {
+			m.err = fmt.Errorf("mark outbox row %d delivered: %w", m.id, errs[i])
+		}
+		m.wake <- struct{}{}
 	}
-	return nil
 }
 
 // Retry records failed attempt number attempts of pending row id and when to try again

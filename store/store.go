@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/celbridge/celbridge/migrations"
@@ -42,8 +43,14 @@ var ErrNotPending = errors.New("outbox row is not pending")
 // DB is an open state file. Its methods are safe for concurrent use.
 type DB struct {
 	db   *sql.DB
+	rdb  *sql.DB // read-only connection for Due; nil when opened read-only (db then reads)
 	path string
 	now  func() time.Time // created_at, last_error_at, updated_at; replaced in tests
+
+	// Delivered's group commit: marks waiting, and whether a caller is writing them.
+	marksMu sync.Mutex
+	marks   []*mark
+	marking bool
 }
 
 // busyTimeoutMS is how long a statement waits for another connection's lock (a status or
@@ -78,6 +85,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// Due, the dispatcher's frequent read, gets its own connection: in WAL mode it reads the
+	// last committed state while the writer connection waits for an fsync.
+	if db.rdb, err = sql.Open("sqlite", fileURI(path)+"?"+readParams); err != nil {
+		db.db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db.rdb.SetMaxOpenConns(1)
 	return db, nil
 }
 
@@ -127,6 +141,9 @@ func (db *DB) init(ctx context.Context) error {
 
 // Close closes the file; in WAL mode the last connection to close checkpoints the log.
 func (db *DB) Close() error {
+	if db.rdb != nil {
+		db.rdb.Close()
+	}
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("close store %s: %w", db.path, err)
 	}
@@ -136,6 +153,14 @@ func (db *DB) Close() error {
 // write runs fn in a write transaction and commits it.
 func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	return db.tx(ctx, nil, fn)
+}
+
+// reader is the handle for reads that need not see this process's uncommitted writes.
+func (db *DB) reader() *sql.DB {
+	if db.rdb != nil {
+		return db.rdb
+	}
+	return db.db
 }
 
 // read runs fn in a read transaction, so that it sees one snapshot.

@@ -52,9 +52,11 @@ func stubCapacity(ctx context.Context, url string, n, conc int) (float64, error)
 
 // decided is when the row deciding an expected event was committed.
 type decided struct {
-	key   string
-	typ   string
-	celID int64
+	key      string
+	typ      string
+	celID    int64
+	scenario string
+	rule     string
 }
 
 // live runs two celbridge daemons (polling @every 1s and @every 250ms) on an empty table
@@ -110,7 +112,7 @@ func (b *bench) live(ctx context.Context) error {
 		exp.add(evs)
 		for _, e := range evs {
 			if e.RequestType == celbridge.Received || e.RequestType == celbridge.Hangup {
-				want = append(want, decided{e.IdempotencyKey(), e.RequestType, e.CELID})
+				want = append(want, decided{e.IdempotencyKey(), e.RequestType, e.CELID, c.Scenario, e.Rule})
 			}
 		}
 	}))
@@ -132,8 +134,20 @@ func (b *bench) live(ctx context.Context) error {
 	for i, inst := range insts {
 		arr := b.stub.arrivals(inst.path)
 		lat := map[string][]time.Duration{}
+		type slow struct {
+			d time.Duration
+			w decided
+		}
+		var worst []slow
 		for _, w := range want {
-			lat[w.typ] = append(lat[w.typ], arr[w.key].Sub(inserted[w.celID]))
+			d := arr[w.key].Sub(inserted[w.celID])
+			lat[w.typ] = append(lat[w.typ], d)
+			worst = append(worst, slow{d, w})
+		}
+		slices.SortFunc(worst, func(a, b slow) int { return int(b.d - a.d) })
+		for _, s := range worst[:min(len(worst), 5)] {
+			b.logf("live %s slowest: %s %s %s after the insert of row %d: %s", inst.schedule, s.w.scenario, s.w.typ,
+				s.d.Round(time.Millisecond), s.w.celID, s.w.rule)
 		}
 		interval := time.Second
 		if strings.Contains(inst.schedule, "250ms") {
