@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/celbridge/celbridge/internal/loadgen"
+	"github.com/celbridge/celbridge/internal/testdb"
+)
+
+// TestRetry_WhileRunning is the permanent-failure half of guarantee 3 of issue 4 on the built
+// binary: the CRM rejects one request with 400 while celbridge run delivers. That request is
+// parked after one attempt, the rest of its call waits behind it while other calls go on,
+// and `celbridge retry -config FILE KEY`, run beside the daemon, re-queues it; the daemon
+// then delivers it and the rest of its call, in order.
+//
+// Mechanisms under test: parking on a permanent 4xx (crm.IsPermanent), the outbox head, and
+// store.Requeue through the retry command while another process holds the store.
+func TestRetry_WhileRunning(t *testing.T) {
+	db := testdb.New(t)
+	c := newCRM(t)
+	in := newInstall(t, db.ReaderDSN, c.url(), "", "")
+	if code, _ := in.run("once"); code != 0 {
+		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
+	}
+	rows, calls := generate(5, 400, loadgen.WithStart(time.Now().Add(-time.Hour).UTC()))
+	want, n := expected(calls)
+	var call, key string // the second request of a call with at least three
+	for id, reqs := range want {
+		if len(reqs) >= 3 {
+			form, _ := url.ParseQuery(reqs[1])
+			call, key = id, id+"-"+form.Get("requestType")
+			break
+		}
+	}
+	if key == "" {
+		t.Fatal("no call with three requests generated")
+	}
+	c.setAnswer(func(r *request) (int, time.Duration) {
+		if r.key == key {
+			return http.StatusBadRequest, 0
+		}
+		return http.StatusOK, 0
+	})
+	d := in.start()
+	insertTx(t, db, rows)
+	if !waitFor(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n-len(want[call])+1 }) {
+		t.Fatalf("only %d of %d requests of the other calls arrived", countKeys(c.snapshot()), n-len(want[call])+1)
+	}
+	quiet(c, 600*time.Millisecond) // the dispatcher looks for due rows every 250ms
+	var tried []string
+	for _, r := range c.snapshot() {
+		if r.call == call {
+			tried = append(tried, r.key)
+		}
+	}
+	if len(tried) != 2 || tried[1] != key {
+		t.Errorf("call %s with %s rejected: CRM saw %q, want its first request and one attempt of the rejected one", call, key, tried)
+	}
+
+	c.setAnswer(nil)
+	code, out := in.run("retry", key)
+	if code != 0 || !strings.Contains(out, "re-queued "+key) {
+		t.Fatalf("retry %s beside the daemon: exit %d, output:\n%s\n%s", key, code, out, in.tail(10))
+	}
+	if !waitFor(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
+		t.Errorf("after retry only %d of %d requests arrived", countKeys(c.snapshot()), n)
+	}
+	if code := d.stop(); code != 0 {
+		t.Errorf("celbridge run: exit %d\n%s", code, in.tail(20))
+	}
+	if d := cmp.Diff(want, accepted(c.snapshot())); d != "" {
+		t.Errorf("requests per call, duplicates included (-want +got):\n%s", d)
+	}
+	if t.Failed() {
+		t.Logf("log tail:\n%s", in.tail(30))
+	}
+}
