@@ -125,7 +125,8 @@ mkdir -p "$out"
 	-work "$dir/work" -slow-log "$dir/slow.log" -json "$out/results.json" "$@" | tee "$out/results.md"
 
 if [[ -z ${SKIP_GOBENCH:-} ]]; then
-	log "go micro-benchmarks (mapper Feed, crm Encode, store)"
-	go test -run '^$' -bench . -benchmem -benchtime=2s ./mapper ./crm ./store ./poller 2>&1 | tee "$out/gobench.txt"
+	log "go micro-benchmarks (mapper Feed, crm Encode/Push, store, source ReadAfter, outbox Drain)"
+	TEST_MARIADB_DSN="root@unix($sock)/?multiStatements=true" CI=true \
+		go test -run '^$' -bench . -benchmem -benchtime=1s ./mapper ./crm ./store ./poller ./cmd/celbench 2>&1 | tee "$out/gobench.txt"
 fi
 log "done in $((SECONDS - start))s; results in $out/"

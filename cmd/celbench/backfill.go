@@ -39,7 +39,7 @@ func (e *expectation) add(evs []celbridge.Event) {
 // load generates o.rows CEL rows into celbench_bulk.cel (two inserting connections while the
 // generator runs ahead).
 func (b *bench) load(ctx context.Context) error {
-	db, err := b.createDB(ctx, bulkDB)
+	db, err := b.createDB(ctx, b.bulkDB())
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (b *bench) load(ctx context.Context) error {
 // columns by primary-key ranges, batch 1000, values scanned as raw bytes (no conversion: the
 // client's minimum work).
 func (b *bench) raw(ctx context.Context) error {
-	cfg, err := mysql.ParseDSN(b.readerDSN(bulkDB))
+	cfg, err := mysql.ParseDSN(b.readerDSN(b.bulkDB()))
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ var summary = regexp.MustCompile(`: (\d+) rows, (\d+) calls;`)
 // dryRunOnce times `celbridge backfill -dry-run` over the whole bulk table, stdout counted,
 // and keeps the fastest run.
 func (b *bench) dryRunOnce(ctx context.Context) error {
-	cfgPath, _, err := b.writeConfig(instance{name: "dryrun", db: bulkDB, schedule: "@every 1s", path: "dryrun"})
+	cfgPath, _, err := b.writeConfig(instance{name: "dryrun", db: b.bulkDB(), schedule: "@every 1s", path: "dryrun"})
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (b *bench) rates(took time.Duration) throughput {
 // send times `celbridge backfill` delivering to the CRM stub, and the stub's own capacity
 // with celbridge's client at the same concurrency.
 func (b *bench) send(ctx context.Context) error {
-	cfgPath, storePath, err := b.writeConfig(instance{name: "send", db: bulkDB, schedule: "@every 1s", path: "send"})
+	cfgPath, storePath, err := b.writeConfig(instance{name: "send", db: b.bulkDB(), schedule: "@every 1s", path: "send"})
 	if err != nil {
 		return err
 	}

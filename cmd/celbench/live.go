@@ -63,7 +63,7 @@ type decided struct {
 // while the generator inserts calls in real time; the stub timestamps arrivals. With the
 // server's slow log on (long_query_time=0), it also records the rows examined by every poll.
 func (b *bench) live(ctx context.Context) error {
-	db, err := b.createDB(ctx, liveDB)
+	db, err := b.createDB(ctx, b.liveDB())
 	if err != nil {
 		return err
 	}
@@ -73,8 +73,8 @@ func (b *bench) live(ctx context.Context) error {
 	}
 	defer b.slowLogOff(context.Background())
 	insts := []instance{
-		{name: "live-1s", db: liveDB, schedule: "@every 1s", path: "live-1s"},
-		{name: "live-250ms", db: liveDB, schedule: "@every 250ms", path: "live-250ms"},
+		{name: "live-1s", db: b.liveDB(), schedule: "@every 1s", path: "live-1s"},
+		{name: "live-250ms", db: b.liveDB(), schedule: "@every 250ms", path: "live-250ms"},
 	}
 	var procs []*proc
 	defer func() {
@@ -167,7 +167,7 @@ func (b *bench) live(ctx context.Context) error {
 	}
 	procs = nil
 	b.slowLogOff(ctx)
-	cost, err := parseSlowLog(b.o.slowLog, readerUser, idleEnd)
+	cost, err := parseSlowLog(b.o.slowLog, b.readerUser(), idleEnd)
 	if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func field(line, name string) int64 {
 // memory runs a daemon while the generator inserts open-calls calls that all start before
 // any ends, and records the daemon's peak RSS and the most calls its mapper held open.
 func (b *bench) memory(ctx context.Context) error {
-	db, err := b.createDB(ctx, memDB)
+	db, err := b.createDB(ctx, b.memDB())
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func (b *bench) memory(ctx context.Context) error {
 	}
 	listen := ln.Addr().String()
 	ln.Close()
-	inst := instance{name: "memory", db: memDB, schedule: "@every 1s", path: "memory", listen: listen}
+	inst := instance{name: "memory", db: b.memDB(), schedule: "@every 1s", path: "memory", listen: listen}
 	cfgPath, storePath, err := b.writeConfig(inst)
 	if err != nil {
 		return err

@@ -45,6 +45,8 @@ type options struct {
 	phases    string
 	rounds    int
 	jsonOut   string
+	prefix    string
+	drop      bool
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.openCalls, "open-calls", 10_000, "calls open at once in the memory measurement")
 	fs.StringVar(&o.phases, "phases", "load,raw,send,live,memory", "phases to run")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of (a) raw stream + (b) dry-run; the best of each is reported")
+	fs.StringVar(&o.prefix, "prefix", "celbench", "name of the reader user and prefix of the databases created")
+	fs.BoolVar(&o.drop, "drop", false, "drop the databases and the user at the end")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -126,12 +130,11 @@ type bench struct {
 	began    time.Time
 }
 
-const (
-	readerUser = "celbench"
-	bulkDB     = "celbench_bulk"
-	liveDB     = "celbench_live"
-	memDB      = "celbench_mem"
-)
+// The bench's databases and reader user are named from -prefix.
+func (b *bench) readerUser() string { return b.o.prefix }
+func (b *bench) bulkDB() string     { return b.o.prefix + "_bulk" }
+func (b *bench) liveDB() string     { return b.o.prefix + "_live" }
+func (b *bench) memDB() string      { return b.o.prefix + "_mem" }
 
 func newBench(ctx context.Context, o options, log io.Writer) (*bench, error) {
 	cfg, err := mysql.ParseDSN(o.dsn)
@@ -154,11 +157,18 @@ func newBench(ctx context.Context, o options, log io.Writer) (*bench, error) {
 		return nil, err
 	}
 	b.res.Machine.fill()
-	_, err = b.root.ExecContext(ctx, fmt.Sprintf("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s'", readerUser, b.readerPW))
+	_, err = b.root.ExecContext(ctx, fmt.Sprintf("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s'", b.readerUser(), b.readerPW))
 	return b, err
 }
 
 func (b *bench) close() {
+	if b.o.drop {
+		q := fmt.Sprintf("DROP DATABASE IF EXISTS `%[1]s`; DROP DATABASE IF EXISTS `%[2]s`; DROP DATABASE IF EXISTS `%[3]s`; DROP USER IF EXISTS '%[4]s'@'%%'",
+			b.bulkDB(), b.liveDB(), b.memDB(), b.readerUser())
+		if _, err := b.root.ExecContext(context.Background(), q); err != nil {
+			b.logf("drop: %v", err)
+		}
+	}
 	b.stub.srv.Close()
 	b.root.Close()
 }
@@ -174,7 +184,7 @@ func (b *bench) createDB(ctx context.Context, name string) (*sqlx.DB, error) {
 		return nil, err
 	}
 	q := fmt.Sprintf("DROP DATABASE IF EXISTS `%[1]s`; CREATE DATABASE `%[1]s`; USE `%[1]s`; %[2]s; GRANT SELECT ON `%[1]s`.`cel` TO '%[3]s'@'%%'",
-		name, strings.TrimSuffix(strings.TrimSpace(string(ddl)), ";"), readerUser)
+		name, strings.TrimSuffix(strings.TrimSpace(string(ddl)), ";"), b.readerUser())
 	if _, err := b.root.ExecContext(ctx, q); err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
@@ -191,7 +201,7 @@ func (b *bench) createDB(ctx context.Context, name string) (*sqlx.DB, error) {
 // readerDSN is the SELECT-only user's DSN for database name, as celbridge would be given it.
 func (b *bench) readerDSN(name string) string {
 	cfg := b.rootCfg.Clone()
-	cfg.User, cfg.Passwd, cfg.DBName = readerUser, b.readerPW, name
+	cfg.User, cfg.Passwd, cfg.DBName = b.readerUser(), b.readerPW, name
 	cfg.MultiStatements = false
 	cfg.Params = nil
 	return cfg.FormatDSN()
