@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // wantLine fails unless out has a line that starts with mark and contains every part.
@@ -146,7 +148,12 @@ func TestCheck_MySQLProblems(t *testing.T) {
 		// server's clock both look 9h old.
 		s := newSite(t, opts{})
 		s.nowCall(t, 1, time.UTC)
-		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{timezone: "Asia/Tokyo"}))
+		cfg, err := mysql.ParseDSN(s.db.ReaderDSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Params = map[string]string{"time_zone": "'+00:00'"} // NOW() in UTC, whatever the host's zone
+		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{dsn: cfg.FormatDSN(), timezone: "Asia/Tokyo"}))
 		if r.code != 1 {
 			t.Errorf("exit %d, want 1", r.code)
 		}
