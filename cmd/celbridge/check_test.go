@@ -114,6 +114,15 @@ func TestCheck_MySQLProblems(t *testing.T) {
 		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{dsn: "celbridge:pw@unix(" + filepath.Join(t.TempDir(), "no.sock") + ")/asteriskcdrdb"}))
 		wantLine(t, r.stdout, "✗", "MySQL at unix socket", "is MariaDB up and reachable")
 	})
+	t.Run("NoGrant", func(t *testing.T) {
+		s := newSite(t, opts{})
+		s.db.Exec(t, fmt.Sprintf("REVOKE SELECT ON `%s`.`cel` FROM '%s'@'%%'", s.db.Name, s.db.User))
+		r := cli(t, nil, "check", "-config", s.config)
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		wantLine(t, r.stdout, "✗", "Access denied", "GRANT SELECT ON "+s.db.Name+".cel")
+	})
 	t.Run("EmptyCEL", func(t *testing.T) {
 		s := newSite(t, opts{})
 		r := cli(t, nil, "check", "-config", s.config)
