@@ -199,8 +199,11 @@ func (c *checker) checkSelect(ctx context.Context) bool {
 	return true
 }
 
-// writePrivs are the privileges that let an account change the CEL data.
-var writePrivs = regexp.MustCompile(`\b(ALL PRIVILEGES|ALL|INSERT|UPDATE|DELETE|DROP|ALTER|CREATE|INDEX|TRIGGER)\b`)
+// writePrivs are the privileges that let an account change the CEL table or its rows.
+var writePrivs = regexp.MustCompile(`\b(ALL PRIVILEGES|ALL|INSERT|UPDATE|DELETE|DROP|ALTER|TRIGGER)\b`)
+
+// columnList is the column list of a column-level grant: SELECT (`id`, `eventtype`).
+var columnList = regexp.MustCompile(`\([^)]*\)`)
 
 // grantLine matches "GRANT <privileges> ON <db>.<table> TO …" of SHOW GRANTS.
 var grantLine = regexp.MustCompile("^GRANT (.+?) ON (\\*|`(?:[^`]|``)*`)\\.(\\*|`(?:[^`]|``)*`) TO ")
@@ -259,7 +262,7 @@ func grantWrites(g, db, table string) string {
 
 // stripColumns drops column lists: "SELECT (id), UPDATE (x)" keeps the privilege names.
 func stripColumns(privs string) string {
-	return regexp.MustCompile(`\([^)]*\)`).ReplaceAllString(privs, "")
+	return columnList.ReplaceAllString(privs, "")
 }
 
 // identMatches reports whether a GRANT's db or table part (* or `name`) covers name. Database
