@@ -58,18 +58,19 @@ func capture(t *testing.T) (x, y []celbridge.CELRow) {
 	return x, y
 }
 
-// insertTx inserts rows into cel inside tx (ids from AUTO_INCREMENT), as one multi-row INSERT.
+// insertTx inserts rows into cel inside tx, as one multi-row INSERT; an id of 0 lets
+// AUTO_INCREMENT pick it.
 func insertTx(t *testing.T, tx *sqlx.Tx, rows []celbridge.CELRow) {
 	t.Helper()
-	q := "INSERT INTO cel (eventtype, eventtime, cid_name, cid_num, cid_ani, cid_rdnis, cid_dnid, exten, context, " +
+	q := "INSERT INTO cel (id, eventtype, eventtime, cid_name, cid_num, cid_ani, cid_rdnis, cid_dnid, exten, context, " +
 		"channame, appname, appdata, amaflags, accountcode, uniqueid, linkedid, peer, userdeftype, extra) VALUES "
 	var args []any
 	for i, r := range rows {
 		if i > 0 {
 			q += ","
 		}
-		q += "(?,?,?,?,?,?,?,?,?,?,?,?,3,?,?,?,?,?,?)"
-		args = append(args, r.EventType, r.EventTime.Format(time.DateTime), r.CIDName, r.CIDNum, r.CIDANI,
+		q += "(?,?,?,?,?,?,?,?,?,?,?,?,?,3,?,?,?,?,?,?)"
+		args = append(args, r.ID, r.EventType, r.EventTime.Format(time.DateTime), r.CIDName, r.CIDNum, r.CIDANI,
 			r.CIDRDNIS, r.CIDDNID, r.Exten, r.Context, r.ChanName, r.AppName, r.AppData, r.AccountCode,
 			r.UniqueID, r.LinkedID, r.Peer, r.UserDefType, r.Extra)
 	}
@@ -205,7 +206,9 @@ func TestPoller_LateRowFillsGap(t *testing.T) {
 	tick(t, p) // first start on an empty table: cursor 0
 
 	txA := r.openGap(t, x, y)
-	tick(t, p) // reads y, misses x's ids
+	tick(t, p) // sees y, misses x's ids
+	r.now = r.now.Add(2 * time.Second)
+	tick(t, p) // x still missing after the reorder window: y is fed, the gap waited for
 	if got := r.requests(t, y[0].LinkedID); len(got) == 0 {
 		t.Fatalf("call y was not processed while x's rows were in flight")
 	}
@@ -217,7 +220,7 @@ func TestPoller_LateRowFillsGap(t *testing.T) {
 	if err := txA.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	r.now = r.now.Add(gapTimeout/2 - time.Second) // still within the timeout
+	r.now = r.now.Add(gapTimeout/2 - 3*time.Second) // still within the timeout
 	tick(t, p)
 
 	if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
@@ -244,13 +247,16 @@ func TestPoller_GapSurvivesRestart(t *testing.T) {
 	r := newGapRig(t)
 	tick(t, r.poller())
 	txA := r.openGap(t, x, y)
-	tick(t, r.poller()) // this process reads y, misses x, and dies
+	p := r.poller()
+	tick(t, p)
+	r.now = r.now.Add(2 * time.Second)
+	tick(t, p) // this process feeds y after the reorder window, misses x, and dies
 	yBefore := r.requests(t, y[0].LinkedID)
 	if err := txA.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	r.now = r.now.Add(time.Second)
-	p := r.poller() // restarted
+	p = r.poller() // restarted
 	tick(t, p)
 	if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
 		t.Errorf("call committed late, across a restart (-want +got):\n%s", d)
@@ -298,5 +304,50 @@ func TestPoller_GapNeverFills(t *testing.T) {
 	}
 	if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
 		t.Errorf("call y (-want +got):\n%s", d)
+	}
+}
+
+// TestPoller_LateRowMidCall: one row in the middle of a call commits a moment after the rows
+// that follow it (another connection's transaction). The mapper rebuilds a call only from
+// its rows in id order: fed late, the origin's CHAN_START would lose the whole call, the
+// phone's CHAN_START the receivedTheCall's internalNumber, the BRIDGE_ENTER the answer.
+// Mechanism under test: the reorder window (Poller.holdBack: rows after a new gap are not
+// fed until it fills or the window passes). Without it these calls come out wrong.
+func TestPoller_LateRowMidCall(t *testing.T) {
+	x, _ := capture(t)
+	for i := range x {
+		x[i].ID = int64(i + 1)
+	}
+	for _, late := range []int{0, 1, 5} {
+		t.Run(x[late].EventType+"_"+x[late].ChanName, func(t *testing.T) {
+			r := newGapRig(t)
+			p := r.poller()
+			tick(t, p)
+			txA, err := r.db.Admin.BeginTxx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer txA.Rollback()
+			insertTx(t, txA, x[late:late+1])
+			txB, err := r.db.Admin.BeginTxx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			insertTx(t, txB, append(append([]celbridge.CELRow(nil), x[:late]...), x[late+1:]...))
+			if err := txB.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			tick(t, p) // row late+1 is missing
+			if err := txA.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			r.now = r.now.Add(500 * time.Millisecond)
+			tick(t, p)
+			r.now = r.now.Add(time.Minute)
+			tick(t, p)
+			if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
+				t.Errorf("row %d (%s) committed late (-want +got):\n%s", late+1, x[late].EventType, d)
+			}
+		})
 	}
 }

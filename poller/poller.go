@@ -35,6 +35,12 @@ type Mapper interface {
 	OpenCalls() int
 }
 
+// reorderWindow is how long rows after a new gap are held back, unread, so that a row
+// committed a moment late (a concurrent transaction) is still fed to the mapper in id order:
+// the mapper rebuilds a call correctly only from its rows in order. After the window the rows
+// are fed and the gap is waited for as before, up to GapTimeout.
+const reorderWindow = time.Second
+
 // maxTrackedGap is the widest run of missing ids the poller waits for. A wider hole (an
 // auto-increment jump, rows deleted by hand) cannot be a few transactions in flight.
 const maxTrackedGap = 1000
@@ -62,6 +68,9 @@ type Poller struct {
 	gaps    map[int64]time.Time // missing ids below high, with when they were first missed
 	pending []celbridge.Event   // events whose commit failed; committed before anything else
 	cursor  int64               // last committed cursor
+
+	holdFrom  int64     // first id of the gap that rows are held back at (holdBack)
+	holdSince time.Time // when they were first held back there
 
 	stats Stats
 }
@@ -127,15 +136,20 @@ func (p *Poller) Tick(ctx context.Context) error {
 			return fmt.Errorf("read cel after id %d: %w", p.high, err)
 		}
 		var events []celbridge.Event
+		held := false
 		for _, r := range rows {
 			if r.ID <= p.high {
 				continue
+			}
+			if r.ID > p.high+1 && p.holdBack(r.ID) {
+				held = true
+				break
 			}
 			p.noteGap(p.high+1, r.ID-1)
 			p.high = r.ID
 			events = append(events, p.feed(r)...)
 		}
-		if len(rows) < p.batchSize() {
+		if held || len(rows) < p.batchSize() {
 			p.giveUpGaps()
 			events = append(events, p.Mapper.Expire(p.now())...)
 			if err := p.commit(ctx, events); err != nil {
@@ -216,6 +230,19 @@ func (p *Poller) fillGaps(ctx context.Context) error {
 	return p.commit(ctx, events)
 }
 
+// holdBack reports whether to stop before row next because the ids between the highest row
+// fed and next are missing for less than reorderWindow; the rows are read again next tick.
+func (p *Poller) holdBack(next int64) bool {
+	from := p.high + 1
+	if next-from > maxTrackedGap {
+		return false
+	}
+	if p.holdFrom != from {
+		p.holdFrom, p.holdSince = from, p.now()
+	}
+	return p.now().Sub(p.holdSince) < min(reorderWindow, p.gapTimeout())
+}
+
 func (p *Poller) noteGap(from, to int64) {
 	if from > to {
 		return
@@ -226,6 +253,9 @@ func (p *Poller) noteGap(from, to int64) {
 		return
 	}
 	now := p.now()
+	if from == p.holdFrom && !p.holdSince.IsZero() {
+		now = p.holdSince // the gap's wait began when rows were first held back at it
+	}
 	for id := from; id <= to; id++ {
 		p.gaps[id] = now
 	}
