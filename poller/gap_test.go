@@ -206,9 +206,9 @@ func TestPoller_LateRowFillsGap(t *testing.T) {
 	tick(t, p) // first start on an empty table: cursor 0
 
 	txA := r.openGap(t, x, y)
-	tick(t, p) // sees y, misses x's ids
-	r.now = r.now.Add(2 * time.Second)
-	tick(t, p) // x still missing after the reorder window: y is fed, the gap waited for
+	tick(t, p) // sees y, misses x's ids: holds y back
+	r.now = r.now.Add(time.Second)
+	tick(t, p) // x still missing at the next poll: y is fed, the gap waited for
 	if got := r.requests(t, y[0].LinkedID); len(got) == 0 {
 		t.Fatalf("call y was not processed while x's rows were in flight")
 	}
@@ -250,7 +250,7 @@ func TestPoller_GapSurvivesRestart(t *testing.T) {
 	p := r.poller()
 	tick(t, p)
 	r.now = r.now.Add(2 * time.Second)
-	tick(t, p) // this process feeds y after the reorder window, misses x, and dies
+	tick(t, p) // this process feeds y at the next poll, misses x, and dies
 	yBefore := r.requests(t, y[0].LinkedID)
 	if err := txA.Commit(); err != nil {
 		t.Fatal(err)
@@ -311,8 +311,9 @@ func TestPoller_GapNeverFills(t *testing.T) {
 // that follow it (another connection's transaction). The mapper rebuilds a call only from
 // its rows in id order: fed late, the origin's CHAN_START would lose the whole call, the
 // phone's CHAN_START the receivedTheCall's internalNumber, the BRIDGE_ENTER the answer.
-// Mechanism under test: the reorder window (Poller.holdBack: rows after a new gap are not
-// fed until it fills or the window passes). Without it these calls come out wrong.
+// Mechanism under test: the hold-back (Poller.holdBack: rows first seen after a new gap are
+// left to the next poll, which sees the late row in order). Without it these calls come out
+// wrong.
 func TestPoller_LateRowMidCall(t *testing.T) {
 	x, _ := capture(t)
 	for i := range x {
@@ -349,5 +350,31 @@ func TestPoller_LateRowMidCall(t *testing.T) {
 				t.Errorf("row %d (%s) committed late (-want +got):\n%s", late+1, x[late].EventType, d)
 			}
 		})
+	}
+}
+
+// TestPoller_SpacedIDs: every other id is missing, as with auto_increment_increment = 2
+// (multi-primary replication). The hold-back costs one poll per new batch, not one poll per
+// gap: rows seen by an earlier poll are fed whatever is missing before them.
+func TestPoller_SpacedIDs(t *testing.T) {
+	x, y := capture(t)
+	rows := append(append([]celbridge.CELRow(nil), x...), y...)
+	for i := range rows {
+		rows[i].ID = int64(2*i + 1)
+	}
+	r := newGapRig(t)
+	p := r.poller() // 5 rows per batch
+	tick(t, p)
+	r.db.Insert(t, rows...)
+	polls := 2 * ((len(rows) + 4) / 5) // each batch: seen by one poll, fed by the next
+	for range polls {
+		r.now = r.now.Add(time.Second)
+		tick(t, p)
+	}
+	if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
+		t.Errorf("call x after %d polls (-want +got):\n%s", polls, d)
+	}
+	if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
+		t.Errorf("call y after %d polls (-want +got):\n%s", polls, d)
 	}
 }

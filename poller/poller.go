@@ -35,12 +35,6 @@ type Mapper interface {
 	OpenCalls() int
 }
 
-// reorderWindow is how long rows after a new gap are held back, unread, so that a row
-// committed a moment late (a concurrent transaction) is still fed to the mapper in id order:
-// the mapper rebuilds a call correctly only from its rows in order. After the window the rows
-// are fed and the gap is waited for as before, up to GapTimeout.
-const reorderWindow = time.Second
-
 // maxTrackedGap is the widest run of missing ids the poller waits for. A wider hole (an
 // auto-increment jump, rows deleted by hand) cannot be a few transactions in flight.
 const maxTrackedGap = 1000
@@ -69,8 +63,7 @@ type Poller struct {
 	pending []celbridge.Event   // events whose commit failed; committed before anything else
 	cursor  int64               // last committed cursor
 
-	holdFrom  int64     // first id of the gap that rows are held back at (holdBack)
-	holdSince time.Time // when they were first held back there
+	seen int64 // highest CEL id read by any poll (holdBack)
 
 	stats Stats
 }
@@ -130,10 +123,14 @@ func (p *Poller) Tick(ctx context.Context) error {
 	if err := p.fillGaps(ctx); err != nil {
 		return err
 	}
+	seenBefore := p.seen
 	for {
 		rows, err := p.Source.ReadAfter(ctx, p.high, p.batchSize())
 		if err != nil {
 			return fmt.Errorf("read cel after id %d: %w", p.high, err)
+		}
+		if len(rows) > 0 {
+			p.seen = max(p.seen, rows[len(rows)-1].ID)
 		}
 		var events []celbridge.Event
 		held := false
@@ -141,7 +138,7 @@ func (p *Poller) Tick(ctx context.Context) error {
 			if r.ID <= p.high {
 				continue
 			}
-			if r.ID > p.high+1 && p.holdBack(r.ID) {
+			if p.holdBack(r.ID, seenBefore) {
 				held = true
 				break
 			}
@@ -230,17 +227,15 @@ func (p *Poller) fillGaps(ctx context.Context) error {
 	return p.commit(ctx, events)
 }
 
-// holdBack reports whether to stop before row next because the ids between the highest row
-// fed and next are missing for less than reorderWindow; the rows are read again next tick.
-func (p *Poller) holdBack(next int64) bool {
-	from := p.high + 1
-	if next-from > maxTrackedGap {
-		return false
-	}
-	if p.holdFrom != from {
-		p.holdFrom, p.holdSince = from, p.now()
-	}
-	return p.now().Sub(p.holdSince) < min(reorderWindow, p.gapTimeout())
+// holdBack reports whether to stop before row next, leaving it and the rows after it to the
+// next poll: ids are missing before it and this poll is the first to see it. A row committed
+// a moment late by a concurrent transaction is then fed in id order, which the mapper needs to
+// rebuild its call (fed after the rows that follow it, a late CHAN_START loses its call). The
+// next poll feeds the rows it had seen whatever is still missing; the gap is then waited for
+// up to GapTimeout and filled late if it comes. Cost: rows after a new gap wait one poll.
+func (p *Poller) holdBack(next, seenBefore int64) bool {
+	missing := next - p.high - 1
+	return missing > 0 && missing <= maxTrackedGap && next > seenBefore
 }
 
 func (p *Poller) noteGap(from, to int64) {
@@ -253,9 +248,6 @@ func (p *Poller) noteGap(from, to int64) {
 		return
 	}
 	now := p.now()
-	if from == p.holdFrom && !p.holdSince.IsZero() {
-		now = p.holdSince // the gap's wait began when rows were first held back at it
-	}
 	for id := from; id <= to; id++ {
 		p.gaps[id] = now
 	}
