@@ -5,6 +5,7 @@ package crm
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -124,6 +125,10 @@ func transportError(ctx context.Context, u *url.URL, timeout time.Duration, err 
 	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return fmt.Errorf("post %s: no answer within %s (raise crm.timeout if the CRM is slow): %w", RedactURL(u), timeout, err)
+	}
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) {
+		return fmt.Errorf("post %s: the CRM's TLS certificate is not accepted (run celbridge check for details): %w", RedactURL(u), err)
 	}
 	return fmt.Errorf("post %s: %w", RedactURL(u), err)
 }

@@ -93,7 +93,7 @@ func (a *app) dispatcher() *crm.Dispatcher {
 		Pusher:      client,
 		Concurrency: c.Concurrency,
 		MaxAttempts: c.MaxAttempts,
-		Logger:      a.log.With("component", "crm"),
+		Logger:      a.log,
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/celbridge/celbridge/crm"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
 )
@@ -327,7 +328,7 @@ func redactURL(s string) string {
 	if err != nil {
 		return "(invalid URL)"
 	}
-	return u.Redacted()
+	return crm.RedactURL(u)
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -72,6 +72,13 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if a.cfg.HTTP.Listen != "" { // before the dispatcher starts: it sets d.OnResult
+		srv, err := a.serveHTTP(ctx, p, d)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := d.Run(ctx); err != nil && ctx.Err() == nil {
@@ -79,13 +86,6 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 		}
 	})
 	wg.Go(func() { a.housekeeping(ctx) })
-	if a.cfg.HTTP.Listen != "" {
-		srv, err := a.serveHTTP(ctx, p, d)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-	}
 	err = p.Run(ctx, sched)
 	cancel()
 	wg.Wait()
