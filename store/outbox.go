@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/celbridge/celbridge"
@@ -193,17 +194,31 @@ const countUndelivered = `
 SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'failed'), 0)
 FROM outbox WHERE idem_key IN (SELECT value FROM json_each(?))`
 
+// undeliveredChunk is how many keys one query checks: memory stays bounded however many
+// events a backfill enqueued.
+const undeliveredChunk = 1000
+
 // Undelivered counts, among the outbox rows with the given idempotency keys, those pending
 // and those failed. Keys not in the outbox count as neither (delivered rows may be pruned).
+// The keys are checked a chunk at a time, in one read transaction.
 func (db *DB) Undelivered(ctx context.Context, keys []string) (pending, failed int, err error) {
 	if len(keys) == 0 {
 		return 0, 0, nil
 	}
-	list, err := json.Marshal(keys)
-	if err != nil {
-		return 0, 0, fmt.Errorf("encode keys: %w", err)
-	}
-	err = db.db.QueryRowContext(ctx, countUndelivered, string(list)).Scan(&pending, &failed)
+	err = db.read(ctx, func(tx *sql.Tx) error {
+		for chunk := range slices.Chunk(keys, undeliveredChunk) {
+			list, err := json.Marshal(chunk)
+			if err != nil {
+				return fmt.Errorf("encode keys: %w", err)
+			}
+			var p, f int
+			if err := tx.QueryRowContext(ctx, countUndelivered, string(list)).Scan(&p, &f); err != nil {
+				return err
+			}
+			pending, failed = pending+p, failed+f
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("count undelivered of %d keys: %w", len(keys), err)
 	}

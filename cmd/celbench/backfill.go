@@ -191,6 +191,14 @@ func (b *bench) dryRunOnce(ctx context.Context) error {
 
 var profilePoints = []float64{0.1, 0.25, 0.5, 0.75, 1}
 
+func twentieths() []float64 {
+	var p []float64
+	for i := 1; i <= 20; i++ {
+		p = append(p, float64(i)/20)
+	}
+	return p
+}
+
 func (b *bench) rates(took time.Duration) throughput {
 	return throughput{Rows: b.res.Load.Rows, Calls: b.res.Load.Calls, Seconds: took.Seconds(),
 		RowsPerSec:  float64(b.res.Load.Rows) / took.Seconds(),
@@ -216,6 +224,7 @@ func (b *bench) send(ctx context.Context) error {
 	r := &b.res.Send
 	r.throughput = b.rates(took)
 	r.PeakRSSMiB, r.RSSProfileMiB = p.peakRSS(), p.rssProfile(profilePoints)
+	b.logf("send: RSS (MiB) at every 5%% of the run: %.0f", p.rssProfile(twentieths()))
 	r.Events, r.WantEvents = b.stub.received("send"), b.res.bulkExpect.events
 	r.Duplicates = b.stub.duplicates("send")
 	r.EventsPerSec = float64(r.Events) / took.Seconds()
