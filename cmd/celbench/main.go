@@ -47,6 +47,7 @@ type options struct {
 	jsonOut   string
 	prefix    string
 	drop      bool
+	conc      int
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.phases, "phases", "load,raw,send,live,memory", "phases to run")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of (a) raw stream + (b) dry-run; the best of each is reported")
 	fs.StringVar(&o.prefix, "prefix", "celbench", "name of the reader user and prefix of the databases created")
+	fs.IntVar(&o.conc, "crm-concurrency", 0, "crm.concurrency of the celbridge under test (0: its default)")
 	fs.BoolVar(&o.drop, "drop", false, "drop the databases and the user at the end")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	if err := fs.Parse(args); err != nil {
@@ -229,6 +231,10 @@ func (b *bench) writeConfig(inst instance) (cfgPath, storePath string, err error
 	if batch == 0 {
 		batch = 1000
 	}
+	conc := ""
+	if b.o.conc > 0 {
+		conc = fmt.Sprintf("concurrency = %d\n", b.o.conc)
+	}
 	toml := fmt.Sprintf(`[mysql]
 dsn = %q
 table = "cel"
@@ -249,7 +255,7 @@ level = "warn"
 
 %s
 url = %q
-`, b.readerDSN(inst.db), batch, inst.schedule, storePath, inst.listen, loadgenConfigTOML, b.stub.url+"/"+inst.path)
+%s`, b.readerDSN(inst.db), batch, inst.schedule, storePath, inst.listen, loadgenConfigTOML, b.stub.url+"/"+inst.path, conc)
 	cfgPath = filepath.Join(dir, "celbridge.toml")
 	return cfgPath, storePath, os.WriteFile(cfgPath, []byte(toml), 0o600)
 }
