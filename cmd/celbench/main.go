@@ -69,9 +69,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.conc, "crm-concurrency", 0, "crm.concurrency of the celbridge under test (0: its default)")
 	fs.BoolVar(&o.drop, "drop", false, "drop the databases and the user at the end")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
+	env := fs.String("celbridge-env", "", "space-separated NAME=value pairs for celbridge's environment (e.g. GOGC=400)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	celbridgeEnv = strings.Fields(*env)
 	if o.dsn == "" {
 		return fmt.Errorf("-dsn (or BENCH_MARIADB_DSN) is required")
 	}

@@ -31,10 +31,14 @@ type rssSample struct {
 	kib int64
 }
 
+// celbridgeEnv is added to the environment of every celbridge started (-celbridge-env).
+var celbridgeEnv []string
+
 // startCelbridge starts bin with args; stdout goes to out (nil: discarded).
 func startCelbridge(bin string, out io.Writer, args ...string) (*proc, error) {
 	p := &proc{done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), celbridgeEnv...)
 	p.cmd.Stdout = out
 	p.cmd.Stderr = &lockedWriter{w: &p.stderr}
 	p.started = time.Now()

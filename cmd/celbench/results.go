@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -141,13 +142,22 @@ func (r *results) report(w io.Writer) {
 		row("(a) raw MariaDB → Go stream", fmt.Sprintf("%.0f rows/s, %.0f calls/s (%.1f s)", r.Raw.RowsPerSec, r.Raw.CallsPerSec, r.Raw.Seconds), "", "")
 	}
 	if d := r.DryRun; d.Rows > 0 {
-		ratio := d.RowsPerSec / r.Raw.RowsPerSec
+		// Each round pairs a raw pass with a dry-run under the same machine load; the median of
+		// the paired ratios is the result (best-of-each is shown too).
+		var ratios []float64
 		var rounds []string
 		for i := range min(len(r.RawRounds), len(r.DryRunRounds)) {
-			rounds = append(rounds, fmt.Sprintf("%.2f", r.DryRunRounds[i]/r.RawRounds[i]))
+			ratios = append(ratios, r.DryRunRounds[i]/r.RawRounds[i])
+			rounds = append(rounds, fmt.Sprintf("%.2f", ratios[i]))
 		}
-		row("(b) `backfill -dry-run`", fmt.Sprintf("%.0f rows/s, %.0f calls/s (%.1f s); **%.2f × (a)** (best of each; per round %s); %d requests printed (expected %d)",
-			d.RowsPerSec, d.CallsPerSec, d.Seconds, ratio, strings.Join(rounds, ", "), d.Events, d.WantEvents), "≥ 0.5 × (a)", yes(ratio >= 0.5))
+		slices.Sort(ratios)
+		median := ratios[len(ratios)/2]
+		if len(ratios)%2 == 0 {
+			median = (ratios[len(ratios)/2-1] + ratios[len(ratios)/2]) / 2
+		}
+		row("(b) `backfill -dry-run`", fmt.Sprintf("%.0f rows/s, %.0f calls/s (best run, %.1f s); **%.2f × (a)** (median of rounds %s; best of each %.2f); %d requests printed (expected %d)",
+			d.RowsPerSec, d.CallsPerSec, d.Seconds, median, strings.Join(rounds, ", "), d.RowsPerSec/r.Raw.RowsPerSec, d.Events, d.WantEvents),
+			"≥ 0.5 × (a)", yes(median >= 0.5))
 	}
 	if s := r.Send; s.Rows > 0 {
 		row("(c) `backfill` → CRM stub", fmt.Sprintf("%.0f rows/s, %.0f calls/s, %.0f requests/s (%.1f s); %.2f × (a), %.2f × (b); %d requests (expected %d), %d duplicates",
