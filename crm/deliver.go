@@ -15,13 +15,10 @@ import (
 func (d *Dispatcher) deliver(ctx context.Context, r celbridge.Delivery, t *tally) {
 	defer d.release(r.Event.GeneralCallID)
 	start := time.Now()
-	err := d.Pusher.Push(ctx, r.Event)
+	// A stop does not cancel a push in flight: the client's own timeout bounds it, and its
+	// outcome is recorded, so a clean stop sends nothing twice. Run waits for it.
+	err := d.Pusher.Push(context.WithoutCancel(ctx), r.Event)
 	elapsed := time.Since(start)
-	if err != nil && ctx.Err() != nil {
-		// Shutdown cancelled the push: not the CRM's fault, so no attempt is counted. The row
-		// stays pending and is sent again after a restart.
-		return
-	}
 	// A push that got its 2xx must be recorded even if shutdown began meanwhile, or it would
 	// be sent twice.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)

@@ -113,8 +113,9 @@ func (d *Dispatcher) Notify() {
 
 // Run delivers due rows until ctx is done, looking on Notify, when a push ends and every
 // PollInterval. Outbox read errors are logged (throttled) and retried. On cancellation it
-// returns nil at once: pushes in flight are cancelled and their rows stay pending, so they are
-// sent again after a restart (at-least-once). It returns an error only when misconfigured.
+// starts nothing new and returns nil once the pushes in flight have finished (each bounded by
+// the client's timeout) and their outcome is recorded. It returns an error only when
+// misconfigured.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.check(); err != nil {
 		return err

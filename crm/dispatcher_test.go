@@ -356,11 +356,14 @@ func TestDispatcher_Run(t *testing.T) {
 	}
 }
 
+// TestDispatcher_RunShutdown: a stop lets the request in flight finish (bounded by the
+// client's timeout) and records it, so a clean stop causes no duplicate.
 func TestDispatcher_RunShutdown(t *testing.T) {
 	arrived := make(chan struct{}, 1)
-	srv := newRecordCRM(t, func(_ http.ResponseWriter, r *http.Request) {
+	release := make(chan struct{})
+	srv := newRecordCRM(t, func(_ http.ResponseWriter, _ *http.Request) {
 		arrived <- struct{}{}
-		<-r.Context().Done()
+		<-release
 	})
 	b := setup(t, srv.URL)
 	b.ob.add(callEvents("600", 0)...)
@@ -369,15 +372,18 @@ func TestDispatcher_RunShutdown(t *testing.T) {
 	go func() { done <- b.d.Run(ctx) }()
 	<-arrived
 	cancel()
+	close(release)
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v", err)
 	}
-	// The push in flight was cancelled: no attempt counted, still pending, sent after restart.
-	if r := b.ob.row("600-receivedTheCall"); r.state != "pending" || r.attempts != 0 || r.lastErr != "" {
-		t.Errorf("row = %+v, want untouched", r)
+	if r := b.ob.row("600-receivedTheCall"); r.state != "delivered" || r.attempts != 0 {
+		t.Errorf("row = %+v, want delivered: the push in flight at the stop finishes", r)
 	}
-	if len(b.results.n) != 0 {
-		t.Errorf("OnResult got %v, want nothing", b.results.n)
+	if r := b.ob.row("600-hangupTheCall"); r.state != "pending" {
+		t.Errorf("the call's next row = %+v, want pending: nothing new starts after the stop", r)
+	}
+	if len(b.results.n) != 1 {
+		t.Errorf("OnResult got %v, want the one finished push", b.results.n)
 	}
 }
 

@@ -127,7 +127,7 @@ func (p *Poller) Tick(ctx context.Context) error {
 	for {
 		rows, err := p.Source.ReadAfter(ctx, p.high, p.batchSize())
 		if err != nil {
-			return fmt.Errorf("read cel after id %d: %w", p.high, err)
+			return err // already says "read cel after id N"
 		}
 		if len(rows) > 0 {
 			p.seen = max(p.seen, rows[len(rows)-1].ID)

@@ -126,7 +126,12 @@ func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error
 	a.log.Info("once done", "rows", p.Stats().RowsRead.Load(), "events", p.Stats().EventsAdded.Load(),
 		"delivered", delivered, "failed", failed, "cursor", p.Stats().Cursor.Load())
 	if err == nil && failed > 0 {
-		err = fmt.Errorf("%d requests to the CRM failed; they stay in the outbox and are retried by the next run", failed)
+		err = fmt.Errorf("%d requests to the CRM failed in this pass; they stay in the outbox (see celbridge status)", failed)
+	}
+	// Events the CRM refused for good block their calls until someone acts: keep saying so,
+	// so that a cron job does not fail once and then look healthy.
+	if st, serr := a.store.Stats(ctx, time.Now()); serr == nil && st.Failed > 0 && failed == 0 {
+		err = errors.Join(err, fmt.Errorf("%d events are parked as failed (the CRM refused them): see celbridge status and the log, then celbridge retry", st.Failed))
 	}
 	a.prune(ctx)
 	return errors.Join(pollErr, err)
