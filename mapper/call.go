@@ -80,7 +80,9 @@ type call struct {
 	// pending is a ring burst held back for the ring-group decision (Config.Groups).
 	pending    []string
 	pendingRef rowRef
-	closed     bool
+	// heldSeen is the now of the first Expire that found the burst held (wall clock when live).
+	heldSeen time.Time
+	closed   bool
 	// closeHow is why Expire or Flush closes the call (for Rule).
 	closeHow string
 }
@@ -500,7 +502,7 @@ func (c *call) resolvePending(cfg *Config) []celbridge.Event {
 			why = internal + "'s phone rang first (" + rang + " rang together; no [[pbx.groups]] group holds them all)"
 		}
 	}
-	c.pending = nil
+	c.pending, c.heldSeen = nil, time.Time{}
 	return c.receive(cfg, c.pendingRef, internal, why)
 }
 

@@ -79,20 +79,32 @@ func (m *Mapper) after(c *call) {
 	}
 }
 
-// burstHold is how long a ring burst waits in Expire for more phones of the same ring group.
-// Dial creates all legs of a ring-all group within milliseconds; the hold covers eventtime's
-// whole-second precision. Rows of other calls do not release a burst (calls interleave).
+// burstHold is how long a ring burst waits for more phones of the same ring group, in the
+// rows' own time. Dial creates all legs of a ring-all group within milliseconds; the hold
+// covers eventtime's whole-second precision. Rows of other calls do not release a burst
+// (calls interleave).
 const burstHold = time.Second
 
+// burstWait is how long a held burst waits after the first Expire that saw it. Live, Expire
+// runs at the end of every poll with the wall clock, and a burst's legs are written within
+// milliseconds, so one more poll burstWait later has them all: the screen pop is late by
+// burstWait, not by burstHold plus a poll interval. Held tells the poller to poll again then.
+const burstWait = 100 * time.Millisecond
+
 // releasePending decides the held ring bursts whose last ring is at least burstHold before
-// now (every burst when now is zero).
+// now, or that Expire first saw at least burstWait before now (every burst when now is zero).
 func (m *Mapper) releasePending(now time.Time) []celbridge.Event {
 	var evs []celbridge.Event
 	keep := m.pending[:0]
 	for _, c := range m.pending {
 		if c.pending != nil && !now.IsZero() && now.Before(c.pendingRef.t.Add(burstHold)) {
-			keep = append(keep, c)
-			continue
+			if c.heldSeen.IsZero() || now.Before(c.heldSeen) {
+				c.heldSeen = now
+			}
+			if now.Sub(c.heldSeen) < burstWait {
+				keep = append(keep, c)
+				continue
+			}
 		}
 		evs = append(evs, c.resolvePending(&m.cfg)...)
 	}
@@ -100,6 +112,10 @@ func (m *Mapper) releasePending(now time.Time) []celbridge.Event {
 	m.pending = keep
 	return evs
 }
+
+// Held reports whether a ring burst waits for its ring-group decision: Expire releases it
+// burstWait after it first saw it, so the poller should call Expire again that soon.
+func (m *Mapper) Held() bool { return len(m.pending) > 0 }
 
 // Expire closes calls whose channels all ended and whose last row is older than EndGrace at
 // now, and calls older than MaxCallAge, and returns their events (hangupTheCall, preceded by

@@ -101,7 +101,7 @@ func (p *Poller) Run(ctx context.Context, s Schedule) error {
 			p.logger().Info("poll works again")
 			lastErr = ""
 		}
-		t := time.NewTimer(time.Until(s.Next(time.Now())))
+		t := time.NewTimer(p.untilNext(s))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -109,6 +109,20 @@ func (p *Poller) Run(ctx context.Context, s Schedule) error {
 		case <-t.C:
 		}
 	}
+}
+
+// heldRecheck is how soon the poller polls again while the mapper holds a ring burst for its
+// ring-group decision (the mapper releases it 100 ms after first seeing it).
+const heldRecheck = 100 * time.Millisecond
+
+// untilNext is the wait before the next poll: the schedule's, or heldRecheck while the mapper
+// holds a screen pop back.
+func (p *Poller) untilNext(s Schedule) time.Duration {
+	d := time.Until(s.Next(time.Now()))
+	if h, ok := p.Mapper.(interface{ Held() bool }); ok && h.Held() {
+		d = min(d, heldRecheck)
+	}
+	return d
 }
 
 // Tick runs one poll: late rows that fill gaps, then every new row in batches, then the calls
