@@ -89,7 +89,7 @@ const burstHold = time.Second
 // runs at the end of every poll with the wall clock, and a burst's legs are written within
 // milliseconds, so one more poll burstWait later has them all: the screen pop is late by
 // burstWait, not by burstHold plus a poll interval. Held tells the poller to poll again then.
-const burstWait = 100 * time.Millisecond
+const burstWait = 50 * time.Millisecond
 
 // releasePending decides the held ring bursts whose last ring is at least burstHold before
 // now, or that Expire first saw at least burstWait before now (every burst when now is zero).

@@ -112,8 +112,8 @@ func (p *Poller) Run(ctx context.Context, s Schedule) error {
 }
 
 // heldRecheck is how soon the poller polls again while the mapper holds a ring burst for its
-// ring-group decision (the mapper releases it 100 ms after first seeing it).
-const heldRecheck = 100 * time.Millisecond
+// ring-group decision (the mapper releases it 50 ms after first seeing it).
+const heldRecheck = 50 * time.Millisecond
 
 // untilNext is the wait before the next poll: the schedule's, or heldRecheck while the mapper
 // holds a screen pop back.
