@@ -27,6 +27,10 @@ import (
 
 const gapTimeout = 10 * time.Second
 
+// rigStart is the fake clock's start; capture moves the rows' eventtime there, so that they
+// are live rows (the hold-back applies only to rows written less than gapTimeout ago).
+var rigStart = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
 // capture returns the rows of two real calls from the FreePBX capture: scenario 1 and 2
 // (inbound to 801, answered), in id order, with their ids cleared so that inserting them lets
 // AUTO_INCREMENT number them as Asterisk's inserts would be.
@@ -43,8 +47,10 @@ func capture(t *testing.T) (x, y []celbridge.CELRow) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	shift := rigStart.Sub(rows[0].EventTime) // live rows: written when the rig's clock starts
 	for _, r := range rows {
 		r.ID = 0
+		r.EventTime = r.EventTime.Add(shift)
 		switch r.LinkedID {
 		case "1795652928.0":
 			x = append(x, r)
@@ -108,7 +114,7 @@ type gapRig struct {
 
 func newGapRig(t *testing.T) *gapRig {
 	t.Helper()
-	r := &gapRig{db: testdb.New(t), log: &lockedBuffer{}, now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	r := &gapRig{db: testdb.New(t), log: &lockedBuffer{}, now: rigStart}
 	var err error
 	if r.src, err = poller.OpenMySQL(t.Context(), r.db.ReaderDSN, "cel", time.UTC); err != nil {
 		t.Fatal(err)
@@ -376,5 +382,34 @@ func TestPoller_SpacedIDs(t *testing.T) {
 	}
 	if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
 		t.Errorf("call y after %d polls (-want +got):\n%s", polls, d)
+	}
+}
+
+// TestPoller_OldGapFreshProcess: `once` from cron is a new process each time. A gap in rows
+// written long ago (a rolled-back insert an hour before this run) must not stop it: the
+// hold-back is for rows at the live edge only, and an old gap is given up in the same poll.
+// Without dating the gap by its rows, every run held at the gap and read nothing after it.
+func TestPoller_OldGapFreshProcess(t *testing.T) {
+	x, y := capture(t)
+	rows := append(append([]celbridge.CELRow(nil), x...), y...)
+	for i := range rows {
+		rows[i].ID = int64(i + 1)
+		if i >= len(x) {
+			rows[i].ID++ // the id after call x was rolled back
+		}
+	}
+	r := newGapRig(t)
+	tick(t, r.poller()) // first start: empty table, cursor 0
+	r.db.Insert(t, rows...)
+	r.now = r.now.Add(time.Hour)
+	tick(t, r.poller()) // one `once` run, an hour later
+	if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
+		t.Errorf("call x (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
+		t.Errorf("call y after the old gap (-want +got):\n%s", d)
+	}
+	if cursor, _, _ := r.store.Checkpoint(t.Context()); cursor != rows[len(rows)-1].ID {
+		t.Errorf("checkpoint = %d, want %d: the old gap must not pin it", cursor, rows[len(rows)-1].ID)
 	}
 }

@@ -152,11 +152,11 @@ func (p *Poller) Tick(ctx context.Context) error {
 			if r.ID <= p.high {
 				continue
 			}
-			if p.holdBack(r.ID, seenBefore) {
+			if p.holdBack(r, seenBefore) {
 				held = true
 				break
 			}
-			p.noteGap(p.high+1, r.ID-1)
+			p.noteGap(p.high+1, r.ID-1, p.missedSince(r))
 			p.high = r.ID
 			events = append(events, p.feed(r)...)
 		}
@@ -242,17 +242,31 @@ func (p *Poller) fillGaps(ctx context.Context) error {
 }
 
 // holdBack reports whether to stop before row next, leaving it and the rows after it to the
-// next poll: ids are missing before it and this poll is the first to see it. A row committed
-// a moment late by a concurrent transaction is then fed in id order, which the mapper needs to
-// rebuild its call (fed after the rows that follow it, a late CHAN_START loses its call). The
-// next poll feeds the rows it had seen whatever is still missing; the gap is then waited for
-// up to GapTimeout and filled late if it comes. Cost: rows after a new gap wait one poll.
-func (p *Poller) holdBack(next, seenBefore int64) bool {
-	missing := next - p.high - 1
-	return missing > 0 && missing <= maxTrackedGap && next > seenBefore
+// next poll: ids are missing before it, this poll is the first to see it, and it is recent
+// (written less than GapTimeout ago). A row committed a moment late by a concurrent
+// transaction is then fed in id order, which the mapper needs to rebuild its call (fed after
+// the rows that follow it, a late CHAN_START loses its call). The next poll feeds the rows it
+// had seen whatever is still missing; the gap is then waited for up to GapTimeout and filled
+// late if it comes. Cost: rows after a new gap at the live edge wait one poll. Old rows (a
+// backlog, a fresh `once` process) are not held: no transaction stays open that long.
+func (p *Poller) holdBack(next celbridge.CELRow, seenBefore int64) bool {
+	missing := next.ID - p.high - 1
+	return missing > 0 && missing <= maxTrackedGap && next.ID > seenBefore &&
+		p.now().Sub(p.missedSince(next)) < p.gapTimeout()
 }
 
-func (p *Poller) noteGap(from, to int64) {
+// missedSince dates a gap found just before row next: the row's own time when it is in the
+// past (a gap in old rows is as old as they are, and is given up in the same poll), else now.
+func (p *Poller) missedSince(next celbridge.CELRow) time.Time {
+	now := p.now()
+	if t := next.EventTime; !t.IsZero() && t.Before(now) {
+		return t
+	}
+	return now
+}
+
+// noteGap records the ids from..to as missing since the time given.
+func (p *Poller) noteGap(from, to int64, since time.Time) {
 	if from > to {
 		return
 	}
@@ -261,9 +275,8 @@ func (p *Poller) noteGap(from, to int64) {
 		p.logger().Warn("CEL ids jump; not waiting for so many missing rows", "from", from, "to", to)
 		return
 	}
-	now := p.now()
 	for id := from; id <= to; id++ {
-		p.gaps[id] = now
+		p.gaps[id] = since
 	}
 }
 

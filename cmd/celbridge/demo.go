@@ -65,6 +65,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if err := json.Unmarshal(demoCalls, &data); err != nil {
 		return fmt.Errorf("read bundled demo calls: %w", err)
 	}
+	for i := range data.Rows { // the bundled calls are a selection: number them without gaps
+		data.Rows[i].ID = int64(i + 1)
+	}
 	recv, err := startReceiver()
 	if err != nil {
 		return err
