@@ -33,6 +33,9 @@ type Mapper interface {
 	Expire(now time.Time) []celbridge.Event
 	OldestOpen() (id int64, ok bool)
 	OpenCalls() int
+	// Held reports whether a screen pop waits for a decision that the next Expire, a few
+	// tens of milliseconds later, makes (a ring burst and its ring group).
+	Held() bool
 }
 
 // maxTrackedGap is the widest run of missing ids the poller waits for. A wider hole (an
@@ -119,7 +122,7 @@ const heldRecheck = 50 * time.Millisecond
 // holds a screen pop back.
 func (p *Poller) untilNext(s Schedule) time.Duration {
 	d := time.Until(s.Next(time.Now()))
-	if h, ok := p.Mapper.(interface{ Held() bool }); ok && h.Held() {
+	if p.Mapper.Held() {
 		d = min(d, heldRecheck)
 	}
 	return d
