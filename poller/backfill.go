@@ -17,7 +17,6 @@ type RangeSource interface {
 type BackfillMapper interface {
 	Feed(row celbridge.CELRow) ([]celbridge.Event, error)
 	Expire(now time.Time) []celbridge.Event
-	Flush() []celbridge.Event
 	OpenCalls() int
 	IsOpen(linkedid string) bool
 }
@@ -41,6 +40,15 @@ type Backfill struct {
 	// Routine, when set, marks mapper warnings that are expected (rows of calls that started
 	// before the range); Warn is not told about those.
 	Routine func(error) bool
+	// Now is the wall clock (default time.Now).
+	Now func() time.Time
+}
+
+func (b *Backfill) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
 }
 
 // Run reads the range and emits every event. It returns the number of rows read.
@@ -86,7 +94,10 @@ func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
 			events = append(events, b.Mapper.Expire(last)...)
 		}
 		if done {
-			events = append(events, b.Mapper.Flush()...)
+			// Calls still open at the end of the table may be in progress: close only those
+			// that really ended (Expire by the wall clock); the live poller sends the rest. A
+			// Flush here sent a wrong early hangupTheCall for a call in progress.
+			events = append(events, b.Mapper.Expire(b.now())...)
 		}
 		if err := b.Emit(ctx, events); err != nil {
 			return rows, err

@@ -382,3 +382,31 @@ func TestBackfill_Sends(t *testing.T) {
 		t.Errorf("backfill requests (-want +got):\n%s", d)
 	}
 }
+
+// TestBackfill_CallInProgress: a backfill that reaches the end of the table while a call is
+// still going must not close that call with what it knows so far; the daemon finishes it.
+// (Flushing there sent hangupTheCall NOANSWER before answeredTheCall, and the real hangup was
+// then dropped as a repeat.)
+func TestBackfill_CallInProgress(t *testing.T) {
+	b := newBridge(t, "")
+	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 { // the daemon's cursor: 0
+		t.Fatalf("first once: exit %d\n%s", code, stderr)
+	}
+	staging := testdb.New(t)
+	loadCapture(t, staging)
+	call := realRows(t, staging)[:13] // scenario 1; rows 1-5 reach 801's BRIDGE_ENTER
+	b.db.Insert(t, call[:5]...)
+	if code, _, stderr := b.run(t, t.Context(), "backfill", "-from-id", "1"); code != 0 {
+		t.Fatalf("backfill: exit %d\n%s", code, stderr)
+	}
+	if got := b.crm.received(); len(got) != 1 || !strings.HasSuffix(got[0], "requestType=receivedTheCall") {
+		t.Fatalf("backfill of a call in progress sent %q, want only its receivedTheCall", got)
+	}
+	b.db.Insert(t, call[5:]...)
+	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+		t.Fatalf("once: exit %d\n%s", code, stderr)
+	}
+	if d := cmp.Diff(expected(t, call)["17956529280"], perCall(b.crm.received())["17956529280"]); d != "" {
+		t.Errorf("call finished by the daemon after the backfill (-want +got):\n%s", d)
+	}
+}
