@@ -108,7 +108,13 @@ func readResponse(resp *http.Response) error {
 	}
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain-maxErrBody))
-	return &StatusError{Code: resp.StatusCode, Body: cleanBody(head)}
+	se := &StatusError{Code: resp.StatusCode, Body: cleanBody(head)}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if loc, err := resp.Location(); err == nil {
+			se.Location = RedactURL(loc)
+		}
+	}
+	return se
 }
 
 // cleanBody makes a body fragment fit for a log line and the outbox's last_error.
@@ -170,22 +176,17 @@ func (c *Client) httpClient() *http.Client {
 	return c.dflt
 }
 
-// newHTTPClient keeps enough idle connections for parallel pushes and refuses redirects to
-// another host: net/http would forward custom headers (a token) there.
+// newHTTPClient keeps enough idle connections for parallel pushes and follows no redirect:
+// on 301/302/303 net/http would turn the POST into a GET without the form, and a 2xx to that
+// would count as delivered although the CRM never got the call; to another host it would
+// also forward custom headers (a token). A 3xx comes back as a *StatusError naming where it
+// points.
 func newHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
 	return &http.Client{
-		Transport: t,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 10 {
-				return errors.New("stopped after 10 redirects")
-			}
-			if req.URL.Host != via[0].URL.Host {
-				return fmt.Errorf("refused redirect to another host %s (set crm.url to the final address)", req.URL.Host)
-			}
-			return nil
-		},
+		Transport:     t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 

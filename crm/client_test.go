@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -297,11 +298,34 @@ func TestClient_Push_RedirectToOtherHost(t *testing.T) {
 	// Same address, other port: another server all the same.
 	c := &crm.Client{URL: srv.URL, Headers: map[string]string{"X-Api-Key": "k3y"}}
 	err := c.Push(t.Context(), incoming(celbridge.Received))
-	if err == nil || crm.IsPermanent(err) || !strings.Contains(err.Error(), "refused redirect") {
-		t.Fatalf("got %v, want a refused redirect", err)
+	if err == nil || !crm.IsPermanent(err) || !strings.Contains(err.Error(), "set crm.url to that address") ||
+		!strings.Contains(err.Error(), other.URL+"/elsewhere") {
+		t.Fatalf("got %v, want a permanent error naming where crm.url redirects", err)
 	}
 	if n := len(other.requests()); n != 0 {
 		t.Errorf("other host got %d requests with our headers", n)
+	}
+}
+
+// TestClient_Push_RedirectSameHost: net/http turns a POST into a GET without the form on
+// 301/302/303; following it, a 2xx would count as delivered though the CRM never got the call.
+func TestClient_Push_RedirectSameHost(t *testing.T) {
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusPermanentRedirect} {
+		var gets atomic.Int32
+		srv := newRecordCRM(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/old" {
+				http.Redirect(w, r, "/new", code)
+				return
+			}
+			gets.Add(1)
+		})
+		err := (&crm.Client{URL: srv.URL + "/old"}).Push(t.Context(), incoming(celbridge.Received))
+		if err == nil || !crm.IsPermanent(err) || !strings.Contains(err.Error(), "/new") {
+			t.Errorf("%d: got %v, want a permanent error naming /new", code, err)
+		}
+		if n := gets.Load(); n != 0 {
+			t.Errorf("%d: the redirect was followed (%d requests to /new)", code, n)
+		}
 	}
 }
 
@@ -319,7 +343,7 @@ func TestIsPermanent(t *testing.T) {
 		{&crm.StatusError{Code: 429}, false},
 		{&crm.StatusError{Code: 499}, true},
 		{&crm.StatusError{Code: 500}, false},
-		{&crm.StatusError{Code: 302}, false},
+		{&crm.StatusError{Code: 302}, true}, // a redirect: crm.url must be fixed
 	}
 	for _, tt := range tests {
 		if got := crm.IsPermanent(tt.err); got != tt.want {

@@ -15,10 +15,15 @@ type StatusError struct {
 	Code int
 	// Body is the start (at most 512 bytes) of the response body, trimmed.
 	Body string
+	// Location is where a 3xx answer points (redacted), which celbridge does not follow.
+	Location string
 }
 
 // Error returns "HTTP <code>: <body>", the text kept in the outbox's last error.
 func (e *StatusError) Error() string {
+	if e.Code >= 300 && e.Code < 400 {
+		return fmt.Sprintf("HTTP %d: crm.url redirects to %s; set crm.url to that address (celbridge does not follow redirects: they would turn the POST into a GET)", e.Code, orUnknown(e.Location))
+	}
 	if e.Body == "" {
 		return fmt.Sprintf("HTTP %d", e.Code)
 	}
@@ -26,7 +31,8 @@ func (e *StatusError) Error() string {
 }
 
 // IsPermanent reports whether err is a CRM answer that retrying cannot fix: a *StatusError
-// (wrapped or not) with a 4xx code other than 408 Request Timeout and 429 Too Many Requests.
+// (wrapped or not) with a 3xx (a redirect: crm.url is outdated) or a 4xx code other than 408
+// Request Timeout and 429 Too Many Requests.
 // 5xx, 408, 429, timeouts and network errors are transient; other 4xx mean the request itself
 // is refused (bad companyID, auth, validation).
 func IsPermanent(err error) bool {
@@ -38,7 +44,14 @@ func IsPermanent(err error) bool {
 	case http.StatusRequestTimeout, http.StatusTooManyRequests:
 		return false
 	}
-	return se.Code >= 400 && se.Code < 500
+	return se.Code >= 300 && se.Code < 500 // a redirect needs crm.url fixed, as a 4xx needs the request fixed
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(no Location)"
+	}
+	return s
 }
 
 // errClass names the kind of a failure; the log throttle treats failures of one class as the
