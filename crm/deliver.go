@@ -118,6 +118,14 @@ func eventAttrs(e celbridge.Event, attempts int) []any {
 	}
 }
 
+// failedWrite reports whether recording an outcome failed: Drain stops then, since that row
+// is still pending and due, and would otherwise be pushed again at once.
+func (t *tally) failedWrite() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err != nil
+}
+
 func (t *tally) add(result string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

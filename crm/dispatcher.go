@@ -150,7 +150,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (delivered, failed int, err erro
 	now := d.now() // fixed: a row retried with a backoff is not due again in this drain
 	var wg sync.WaitGroup
 	var t tally
-	for err == nil {
+	for err == nil && !t.failedWrite() {
 		var more bool
 		if more, err = d.dispatch(ctx, now, &wg, &t); err != nil {
 			break

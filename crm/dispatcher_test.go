@@ -443,6 +443,22 @@ func TestDispatcher_DueError(t *testing.T) {
 	}
 }
 
+// TestDispatcher_WriteErrorStopsDrain: when the outcome of a push cannot be recorded, the
+// row stays pending and due; Drain must stop rather than push it again and again.
+func TestDispatcher_WriteErrorStopsDrain(t *testing.T) {
+	srv := newRecordCRM(t, ok)
+	b := setup(t, srv.URL)
+	b.ob.add(callEvents("800", 0)[:1]...)
+	b.ob.writeErr = errors.New("disk I/O error")
+	_, _, err := b.d.Drain(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "disk I/O error") {
+		t.Fatalf("Drain = %v, want the write error", err)
+	}
+	if n := len(srv.requests()); n != 1 {
+		t.Errorf("the row was pushed %d times, want once", n)
+	}
+}
+
 func TestDispatcher_Misconfigured(t *testing.T) {
 	if err := (&crm.Dispatcher{}).Run(t.Context()); err == nil {
 		t.Error("Run without Outbox and Pusher = nil, want error")

@@ -17,6 +17,8 @@ type fakeOutbox struct {
 	mu     sync.Mutex
 	rows   []*fakeRow // ascending id
 	dueErr error
+	// writeErr, when set, fails every Delivered (a store that cannot write).
+	writeErr error
 }
 
 type fakeRow struct {
@@ -78,6 +80,9 @@ func (o *fakeOutbox) pending(id int64) (*fakeRow, error) {
 func (o *fakeOutbox) Delivered(_ context.Context, id int64, _ time.Time) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.writeErr != nil {
+		return o.writeErr
+	}
 	r, err := o.pending(id)
 	if err != nil {
 		return err
