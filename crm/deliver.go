@@ -29,6 +29,7 @@ func (d *Dispatcher) deliver(ctx context.Context, r celbridge.Delivery, t *tally
 	}
 	if werr != nil {
 		d.logStoreError("record delivery outcome", werr)
+		d.coolDown(r.ID)
 	}
 	if t != nil {
 		t.add(result, werr)

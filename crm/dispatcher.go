@@ -78,6 +78,35 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	inflight map[string]struct{} // generalCallIDs being pushed
+	// unrecorded holds rows whose push outcome could not be written (a full disk): they stay
+	// pending and due, so they wait until this time instead of being pushed again at once.
+	unrecorded map[int64]time.Time
+}
+
+// writeCooldown is how long a row whose outcome could not be recorded waits before its next
+// push: the store may recover, and the CRM is not flooded with repeats meanwhile.
+const writeCooldown = 10 * time.Second
+
+// coolDown keeps row id from being pushed again for writeCooldown.
+func (d *Dispatcher) coolDown(id int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.unrecorded == nil {
+		d.unrecorded = map[int64]time.Time{}
+	}
+	d.unrecorded[id] = d.now().Add(writeCooldown)
+}
+
+// cooling reports whether row id still waits after a failed outcome write.
+func (d *Dispatcher) cooling(id int64, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	until, ok := d.unrecorded[id]
+	if ok && !now.Before(until) {
+		delete(d.unrecorded, id)
+		return false
+	}
+	return ok
 }
 
 // tally counts the outcomes of one Drain.
@@ -199,7 +228,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, now time.Time, wg *sync.WaitG
 	started := 0
 	for _, r := range rows {
 		call := r.Event.GeneralCallID
-		if _, stale := before[call]; stale || !d.claim(call) {
+		if _, stale := before[call]; stale || d.cooling(r.ID, d.now()) || !d.claim(call) {
 			continue
 		}
 		started++

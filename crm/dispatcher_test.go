@@ -459,6 +459,28 @@ func TestDispatcher_WriteErrorStopsDrain(t *testing.T) {
 	}
 }
 
+// TestDispatcher_WriteErrorCoolsDown: Run (the daemon) keeps going after a failed outcome
+// write, but does not push that row again before the cooldown, even when woken.
+func TestDispatcher_WriteErrorCoolsDown(t *testing.T) {
+	srv := newRecordCRM(t, ok)
+	b := setup(t, srv.URL)
+	b.ob.add(callEvents("801", 0)[:1]...)
+	b.ob.writeErr = errors.New("database or disk is full")
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.d.Run(ctx) }()
+	waitFor(t, func() bool { return len(srv.requests()) >= 1 })
+	for range 20 { // wake-ups that would each re-push the row without the cooldown
+		b.d.Notify()
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := len(srv.requests()); n != 1 {
+		t.Errorf("the row was pushed %d times within the cooldown, want once", n)
+	}
+}
+
 func TestDispatcher_Misconfigured(t *testing.T) {
 	if err := (&crm.Dispatcher{}).Run(t.Context()); err == nil {
 		t.Error("Run without Outbox and Pusher = nil, want error")
