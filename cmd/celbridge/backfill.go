@@ -44,6 +44,9 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	// A backfill's heap stays small and flat (rows stream through); collecting less often
 	// buys about a tenth more throughput (BENCHMARKS.md). The daemon keeps Go's default.
 	debug.SetGCPercent(400)
+	if f.to != "" && f.toID != 0 {
+		return usageError{errors.New("give the end of the range with -to TIME or -to-id ID, not both")}
+	}
 	if (f.from == "") == (f.fromID == 0) {
 		return usageError{errors.New("give the start of the range with -from TIME or -from-id ID (one of them)")}
 	}
@@ -108,24 +111,27 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	if err != nil {
 		return err
 	}
+	// Deliver them ourselves unless a running daemon holds the store; asked again on every
+	// round, so that a daemon stopped meanwhile does not leave the backfill waiting forever.
 	lock := flock.New(a.cfg.Store.Path + ".lock")
-	ours, err := lock.TryLock()
-	if err != nil {
-		return fmt.Errorf("lock store: %w", err)
-	}
-	if ours {
-		defer lock.Unlock()
-	} else {
-		a.log.Info("a running celbridge holds the store; it delivers the backfilled events")
-	}
+	defer lock.Unlock()
 	d := a.dispatcher()
+	told := false
 	for {
+		ours, err := lock.TryLock()
+		if err != nil {
+			return fmt.Errorf("lock store: %w", err)
+		}
 		if ours {
-			if _, _, err := d.Drain(ctx); err != nil {
+			if _, _, err := d.Drain(ctx); err != nil && ctx.Err() == nil {
 				return err
 			}
+		} else if !told {
+			a.log.Info("a running celbridge holds the store; it delivers the backfilled events")
+			told = true
 		}
-		pending, failed, err := a.store.Undelivered(ctx, keys)
+		// Counted even after ^C, so that the message says what is left.
+		pending, failed, err := a.store.Undelivered(context.WithoutCancel(ctx), keys)
 		if err != nil {
 			return err
 		}
