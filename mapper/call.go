@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -478,6 +479,11 @@ func (c *call) ring(cfg *Config, ext string, ref rowRef) []celbridge.Event {
 		return c.receive(cfg, ref, ext, ext+"'s phone started ringing")
 	}
 	// Hold the ring burst: the phones a ring group rings start one right after the other.
+	// One extension with several devices (desk phone and softphone) rings as several legs:
+	// it is still one extension, not a group.
+	if slices.Contains(c.pending, ext) {
+		return nil
+	}
 	c.pending = append(c.pending, ext)
 	c.pendingRef = ref
 	if cfg.groupComplete(c.pending) {

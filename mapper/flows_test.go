@@ -364,18 +364,24 @@ func TestGroupBurstNotSplitByOtherCalls(t *testing.T) {
 	if len(evs) != 0 {
 		t.Fatalf("burst released by another call's row: %+v", evs)
 	}
-	if evs = m.Expire(t0.Add(999 * time.Millisecond)); len(evs) != 0 {
-		t.Fatalf("burst released within burstHold: %+v", evs)
+	seen := t0.Add(999 * time.Millisecond) // the poll that read the rows ends
+	if evs = m.Expire(seen); len(evs) != 0 {
+		t.Fatalf("burst released by the first Expire that saw it: %+v", evs)
+	}
+	if evs = m.Expire(seen.Add(burstWait - time.Millisecond)); len(evs) != 0 {
+		t.Fatalf("burst released within burstWait: %+v", evs)
+	}
+	evs = m.Expire(seen.Add(burstWait))
+	if len(evs) != 2 {
+		t.Fatalf("after burstWait: %+v, want the receivedTheCall of both calls", evs)
 	}
 	// Call 1: two of the group's three phones rang: 600, decided at the last ring (row 4).
-	evs = m.Expire(t0.Add(time.Second))
-	if len(evs) != 1 || evs[0].InternalNumber != "600" || evs[0].CELID != 4 || !strings.Contains(evs[0].Rule, "ring group 600") {
-		t.Fatalf("call 1 burst after burstHold: %+v", evs)
+	if e := evs[0]; e.InternalNumber != "600" || e.CELID != 4 || !strings.Contains(e.Rule, "ring group 600") {
+		t.Errorf("call 1 burst: %+v", e)
 	}
-	// Call 2: one phone, released by Expire a second later: the phone itself.
-	evs = m.Expire(t0.Add(2 * time.Second))
-	if len(evs) != 1 || evs[0].InternalNumber != "803" || evs[0].LinkedID != "2.1" {
-		t.Fatalf("call 2 burst after burstHold: %+v", evs)
+	// Call 2: one phone of the group rang alone: the phone itself.
+	if e := evs[1]; e.InternalNumber != "803" || e.LinkedID != "2.1" {
+		t.Errorf("call 2 burst: %+v", e)
 	}
 }
 

@@ -79,25 +79,22 @@ func (m *Mapper) after(c *call) {
 	}
 }
 
-// burstHold is how long a ring burst waits for more phones of the same ring group, in the
-// rows' own time. Dial creates all legs of a ring-all group within milliseconds; the hold
-// covers eventtime's whole-second precision. Rows of other calls do not release a burst
-// (calls interleave).
-const burstHold = time.Second
-
-// burstWait is how long a held burst waits after the first Expire that saw it. Live, Expire
-// runs at the end of every poll with the wall clock, and a burst's legs are written within
-// milliseconds, so one more poll burstWait later has them all: the screen pop is late by
-// burstWait, not by burstHold plus a poll interval. Held tells the poller to poll again then.
+// burstWait is how long a held ring burst waits after the first Expire that saw it. A Dial
+// creates all legs of a ring-all group within milliseconds, so they are in the rows by then.
+// Live, Expire runs at the end of every poll with the wall clock, and Held makes the poller
+// poll again that soon: the screen pop is late by burstWait, not by a poll interval. In a
+// backfill or a row-by-row replay, Expire runs with the rows' own time, whole seconds, so the
+// burst is released at the next row of another second. Rows of other calls do not release a
+// burst (calls interleave); the call's own next row does.
 const burstWait = 50 * time.Millisecond
 
-// releasePending decides the held ring bursts whose last ring is at least burstHold before
-// now, or that Expire first saw at least burstWait before now (every burst when now is zero).
+// releasePending decides the held ring bursts that Expire first saw at least burstWait before
+// now (every burst when now is zero).
 func (m *Mapper) releasePending(now time.Time) []celbridge.Event {
 	var evs []celbridge.Event
 	keep := m.pending[:0]
 	for _, c := range m.pending {
-		if c.pending != nil && !now.IsZero() && now.Before(c.pendingRef.t.Add(burstHold)) {
+		if c.pending != nil && !now.IsZero() {
 			if c.heldSeen.IsZero() || now.Before(c.heldSeen) {
 				c.heldSeen = now
 			}
