@@ -295,6 +295,16 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 	case dirUndecided, dirInternal:
 		switch ch.info.kind {
 		case kindTrunk:
+			if c.dir == dirInternal || (c.hasLocal() && cfg.ExtensionPattern.MatchString(c.external)) {
+				// An internal call whose destination (a ring group with an outside member, a
+				// forward, follow-me) rings an outside number through a Local helper: the
+				// caller dialed an extension, so it stays internal.
+				c.dir, c.reached = dirInternal, true
+				if cfg.InternalCalls && !c.received {
+					evs = c.receive(cfg, ref, c.internal, "internal call from "+orUnknown(c.internal)+" to "+orUnknown(c.external)+" (sent because internal_calls = true), which rings an outside number (trunk leg "+ch.name+")")
+				}
+				break
+			}
 			c.dir = dirOutgoing
 			c.reached = true
 			evs = c.receive(cfg, ref, c.internal, "outgoing call from "+orUnknown(c.internal)+" to "+orUnknown(c.external)+": the trunk leg "+ch.name+" was created")
@@ -314,6 +324,16 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 		}
 	}
 	return evs, warn
+}
+
+// hasLocal reports whether a Local helper channel has started in the call.
+func (c *call) hasLocal() bool {
+	for _, ch := range c.chans {
+		if ch.info.kind == kindLocal {
+			return true
+		}
+	}
+	return false
 }
 
 // startOrigin reads the originator's CHAN_START: direction, DID and numbers.
