@@ -20,16 +20,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 out=${BENCH_OUT:-bench-results}
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-	log "error: $*"
-	exit 1
-}
-
+me=bench
 # shellcheck source=lib/mariadb.sh
 source scripts/lib/mariadb.sh
-
-command -v go >/dev/null || die "go not found (looked in PATH and /usr/local/go/bin)"
 mariadb_ensure
 mariadb_dir celbench
 start=$SECONDS

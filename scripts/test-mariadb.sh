@@ -18,16 +18,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 read -r -a pkgs <<<"${PKGS:-./...}"
 
-log() { printf 'test-mariadb: %s\n' "$*" >&2; }
-die() {
-	log "error: $*"
-	exit 1
-}
-
+me=test-mariadb
 # shellcheck source=lib/mariadb.sh
 source scripts/lib/mariadb.sh
-
-command -v go >/dev/null || die "go not found (looked in PATH and /usr/local/go/bin)"
 mariadb_ensure
 mariadb_dir celbridge-mariadb
 start=$SECONDS

@@ -1,8 +1,16 @@
 # shellcheck shell=bash
 # Sourced by scripts/test-mariadb.sh and scripts/bench.sh: install MariaDB's server from
 # Debian's packages when it is missing, and run a throwaway server in a temp dir on a unix
-# socket. The caller defines log and die. After mariadb_dir, the variables dir, sock and pid
-# are set, and an EXIT trap stops the server and removes dir, on failure too.
+# socket. The caller sets me (the prefix of log lines). After mariadb_dir, the variables dir,
+# sock and pid are set, and an EXIT trap stops the server and removes dir, on failure too.
+
+log() { printf '%s: %s\n' "$me" "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+command -v go >/dev/null || die "go not found (looked in PATH and /usr/local/go/bin)"
 
 # as_root runs a command as root: directly, or through sudo when we are not root.
 as_root() {
