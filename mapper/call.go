@@ -84,6 +84,10 @@ type call struct {
 	// heldSeen is the now of the first Expire that found the burst held (wall clock when live).
 	heldSeen time.Time
 	closed   bool
+	// lidEnd is the LINKEDID_END row that came while the external party was still up (the
+	// call goes on under another linkedid); movedTo is the linkedid its rows moved to.
+	lidEnd  rowRef
+	movedTo string
 	// closeHow is why Expire or Flush closes the call (for Rule).
 	closeHow string
 }
@@ -160,6 +164,13 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 	case evChanEnd:
 		ch.ended = true
 		c.leave(ch, t)
+		if c.lidEnd.id != 0 && ch == c.party {
+			how := fmt.Sprintf("LINKEDID_END at row %d, then the caller's channel ended at row %d", c.lidEnd.id, ref.id)
+			if c.movedTo != "" {
+				how = fmt.Sprintf("the caller was transferred into the older call %s (LINKEDID_END of this one at row %d) and its channel ended at row %d", c.movedTo, c.lidEnd.id, ref.id)
+			}
+			evs = append(evs, c.close(cfg, ref, how)...)
+		}
 	case evAppStart:
 		evs = append(evs, c.appStart(cfg, row, ref)...)
 	case evBridgeEnter, evBridgeExit:
@@ -204,9 +215,16 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 			evs = append(evs, c.personConnected(cfg, pi.ext, nil, ref, why+" (PICKUP)")...)
 		}
 	case evLinkedIDEnd:
-		if row.LinkedID == c.linkedID {
-			evs = append(evs, c.close(cfg, ref, fmt.Sprintf("LINKEDID_END, row %d", ref.id))...)
+		if row.LinkedID != c.linkedID {
+			break
 		}
+		if c.party != nil && !c.party.ended && !c.party.placeholder {
+			// The talking party is still up: its channel moved to another linkedid (a transfer
+			// into an older call) and the call goes on there. Close when it ends.
+			c.lidEnd = ref
+			break
+		}
+		evs = append(evs, c.close(cfg, ref, fmt.Sprintf("LINKEDID_END, row %d", ref.id))...)
 	}
 	return evs, warn
 }

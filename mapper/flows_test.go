@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -442,5 +443,106 @@ func TestReachFollowsLocalPairs(t *testing.T) {
 	l2.ended = true
 	if r := c.reach(tr); len(r) != 2 {
 		t.Errorf("reach through an ended Local half = %d, want 2", len(r))
+	}
+}
+
+// TestTransferIntoOlderCall: the caller (1.1) is transferred to 803, who was already on an
+// older internal call (0.1). In a basic bridge the oldest linkedid wins, so the caller's
+// later rows carry 0.1. Here the caller is the last channel of 1.1 to move, so
+// LINKEDID_END(1.1) is logged with the caller's own snapshot before its rows under 0.1 (the
+// golden case s07c has the other order).
+func TestTransferIntoOlderCall(t *testing.T) {
+	const ph801b, ph803 = "PJSIP/801-00000000", "PJSIP/803-00000009"
+	var b rb
+	b.add(0, "CHAN_START", ph801b, "0.1", "0.1", "exten", "803", "context", "from-internal")
+	b.add(0, "CHAN_START", ph803, "0.2", "0.1", "exten", "s", "context", "from-internal")
+	b.add(2, "BRIDGE_ENTER", ph803, "0.2", "0.1", "extra", bridgeExtra("b0", false))
+	b.add(2, "BRIDGE_ENTER", ph801b, "0.1", "0.1", "extra", bridgeExtra("b0", false), "peer", ph803)
+	inbound(&b)
+	b.add(10, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
+	b.add(12, "BRIDGE_ENTER", ph801, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(12, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph801)
+	b.add(20, "BLINDTRANSFER", ph801, "1.2", "1.1", "extra", `{"extension":"803","context":"from-internal-xfer","bridge_id":"b1"}`)
+	b.add(20, "BRIDGE_EXIT", ph801, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(20, "HANGUP", ph801, "1.2", "1.1", "extra", hangupExtra(""))
+	b.add(20, "CHAN_END", ph801, "1.2", "1.1")
+	b.add(21, "BRIDGE_EXIT", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(21, "BRIDGE_EXIT", ph801b, "0.1", "0.1", "extra", bridgeExtra("b0", false))
+	b.add(21, "HANGUP", ph801b, "0.1", "0.1", "extra", hangupExtra("ANSWER"))
+	b.add(21, "CHAN_END", ph801b, "0.1", "0.1")
+	b.add(21, "LINKEDID_END", trunk, "1.1", "1.1") // the caller's snapshot: it moved to 0.1
+	b.add(21, "BRIDGE_ENTER", trunk, "1.1", "0.1", "extra", bridgeExtra("b0", false), "peer", ph803)
+	b.add(81, "BRIDGE_EXIT", trunk, "1.1", "0.1", "extra", bridgeExtra("b0", false))
+	b.add(81, "HANGUP", trunk, "1.1", "0.1", "extra", hangupExtra("ANSWER"))
+	b.add(81, "CHAN_END", trunk, "1.1", "0.1")
+	b.add(81, "HANGUP", ph803, "0.2", "0.1", "extra", hangupExtra(""))
+	b.add(81, "CHAN_END", ph803, "0.2", "0.1")
+	b.add(81, "LINKEDID_END", ph803, "0.2", "0.1")
+
+	for _, internal := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.SendTransfers, cfg.InternalCalls = true, internal
+		m := New(cfg)
+		var got []string
+		closedAt := map[string]int64{}
+		for _, r := range b.rows {
+			evs, warn := m.Feed(r)
+			if warn != nil {
+				t.Errorf("internal_calls=%v: row %d: %v", internal, r.ID, warn)
+			}
+			evs = append(evs, m.Expire(r.EventTime)...)
+			for _, e := range evs {
+				got = append(got, e.LinkedID+" "+e.RequestType+" "+e.InternalNumber+" "+e.Disposition+" "+strconv.Itoa(e.Billsec))
+				if e.RequestType == celbridge.Hangup {
+					closedAt[e.LinkedID] = e.CELID
+				}
+			}
+		}
+		want := []string{
+			"1.1 receivedTheCall 801  0", "1.1 answeredTheCall 801  0",
+			"1.1 transferredTheCall 803  0", "1.1 hangupTheCall  TRANSFER 69",
+		}
+		if internal {
+			want = []string{
+				"0.1 receivedTheCall 801  0", "0.1 answeredTheCall 801  0",
+				"1.1 receivedTheCall 801  0", "1.1 answeredTheCall 801  0",
+				"1.1 transferredTheCall 803  0", "1.1 hangupTheCall  TRANSFER 69",
+				"0.1 hangupTheCall  ANSWER 19",
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("internal_calls=%v:\n got %q\nwant %q", internal, got, want)
+		}
+		if closedAt["1.1"] != 21 || m.OpenCalls() != 0 {
+			t.Errorf("internal_calls=%v: caller's call closed at row %d (want 21, its CHAN_END); %d calls open", internal, closedAt["1.1"], m.OpenCalls())
+		}
+	}
+}
+
+// TestLinkedIDEndWhileCallerUp: LINKEDID_END while the caller's channel is still up and no
+// row of it follows under another linkedid (its CHAN_END not logged): the call closes
+// end_grace after the LINKEDID_END, not at max_call_age.
+func TestLinkedIDEndWhileCallerUp(t *testing.T) {
+	var b rb
+	inbound(&b)
+	b.add(0, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
+	b.add(2, "BRIDGE_ENTER", ph801, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(2, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph801)
+	b.add(12, "HANGUP", trunk, "1.1", "1.1", "extra", hangupExtra("ANSWER"))
+	b.add(12, "HANGUP", ph801, "1.2", "1.1", "extra", hangupExtra(""))
+	b.add(12, "CHAN_END", ph801, "1.2", "1.1")
+	b.add(12, "LINKEDID_END", ph801, "1.2", "1.1")
+	m := New(DefaultConfig())
+	for _, r := range b.rows {
+		if evs, _ := m.Feed(r); len(evs) > 0 && evs[len(evs)-1].RequestType == celbridge.Hangup {
+			t.Fatalf("closed at row %d while the caller's channel had not ended", r.ID)
+		}
+	}
+	if evs := m.Expire(t0.Add(14 * time.Second)); len(evs) != 0 {
+		t.Fatalf("closed within end_grace of the LINKEDID_END: %+v", evs)
+	}
+	evs := m.Expire(t0.Add(15 * time.Second))
+	if len(evs) != 1 || evs[0].RequestType != celbridge.Hangup || evs[0].Billsec != 10 || evs[0].CELID != 8 {
+		t.Fatalf("Expire after end_grace = %+v, want one hangupTheCall, billsec 10, row 8", evs)
 	}
 }

@@ -19,6 +19,11 @@ var ErrUnknownCall = errors.New("row of an unknown call: ignored")
 type Mapper struct {
 	cfg   Config
 	calls map[string]*call
+	// parties maps the uniqueid of an answered call's external party (the caller of an
+	// incoming call, the trunk leg of an outgoing one) to its call: when a transfer bridges
+	// that party with an older call, Asterisk gives the party the older linkedid, and its later
+	// rows still belong to this call.
+	parties map[string]*call
 	// pending lists calls holding back a ring burst for the ring-group decision; a row of any
 	// other call, Expire or Flush releases it.
 	pending []*call
@@ -26,7 +31,7 @@ type Mapper struct {
 
 // New returns a Mapper for cfg; zero fields of cfg take DefaultConfig's values.
 func New(cfg Config) *Mapper {
-	return &Mapper{cfg: cfg.withDefaults(), calls: make(map[string]*call)}
+	return &Mapper{cfg: cfg.withDefaults(), calls: make(map[string]*call), parties: make(map[string]*call)}
 }
 
 // Feed consumes one CEL row (rows come in id order) and returns the events it decides.
@@ -51,6 +56,13 @@ func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
 		return evs, fmt.Errorf("%s row of %q without linkedid: ignored", row.EventType, row.ChanName)
 	}
 	c := m.calls[row.LinkedID]
+	if p := m.parties[row.UniqueID]; p != nil && p != c && et != evLinkedIDEnd {
+		// The external party of p now carries another (older) linkedid: it was transferred
+		// into an older call. Its rows still tell p's story (talk time, hang-up); the call of
+		// that linkedid does not see them.
+		c = p
+		c.movedTo = row.LinkedID
+	}
 	if c == nil {
 		if et != evChanStart || row.UniqueID != row.LinkedID {
 			return evs, fmt.Errorf("%s row of linkedid %q: %w", row.EventType, row.LinkedID, ErrUnknownCall)
@@ -71,11 +83,17 @@ func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
 func (m *Mapper) after(c *call) {
 	if c.closed {
 		delete(m.calls, c.linkedID)
+		if c.party != nil && m.parties[c.party.uid] == c {
+			delete(m.parties, c.party.uid)
+		}
 		m.pending = slices.DeleteFunc(m.pending, func(p *call) bool { return p == c })
 		return
 	}
 	if c.pending != nil && !slices.Contains(m.pending, c) {
 		m.pending = append(m.pending, c)
+	}
+	if c.party != nil && c.party.uid != "" && m.parties[c.party.uid] == nil {
+		m.parties[c.party.uid] = c
 	}
 }
 
@@ -126,6 +144,8 @@ func (m *Mapper) Expire(now time.Time) []celbridge.Event {
 		switch {
 		case c.allEnded() && !now.Before(c.lastTime.Add(m.cfg.EndGrace)):
 			c.closeHow = "no LINKEDID_END: every channel had ended and end_grace " + m.cfg.EndGrace.String() + " passed"
+		case c.lidEnd.id != 0 && c.movedTo == "" && !now.Before(c.lidEnd.t.Add(m.cfg.EndGrace)):
+			c.closeHow = fmt.Sprintf("LINKEDID_END at row %d while the caller's channel was still up, and end_grace %s passed without a row of it", c.lidEnd.id, m.cfg.EndGrace)
 		case !c.firstTime.IsZero() && now.Sub(c.firstTime) > m.cfg.MaxCallAge:
 			c.closeHow = "open longer than max_call_age " + m.cfg.MaxCallAge.String() + ": closed with what is known"
 		default:
