@@ -325,6 +325,9 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 			}
 			c.dir = dirOutgoing
 			c.reached = true
+			if c.trunkNumber == "" {
+				c.external = cfg.stripOutbound(c.external)
+			}
 			evs = c.receive(cfg, ref, c.internal, "outgoing call from "+orUnknown(c.internal)+" to "+orUnknown(c.external)+": the trunk leg "+ch.name+" was created")
 		case kindPhone:
 			c.reached = true
@@ -617,6 +620,9 @@ func (c *call) close(cfg *Config, ref rowRef, how string) []celbridge.Event {
 	evs := c.resolvePending(cfg)
 	if c.dir == dirUndecided && (c.outFootprint || c.trunkNumber != "") {
 		c.dir = dirOutgoing
+		if c.trunkNumber == "" {
+			c.external = cfg.stripOutbound(c.external)
+		}
 	}
 	if !c.sent(cfg) {
 		return evs

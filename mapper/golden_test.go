@@ -26,9 +26,10 @@ type caseConfig struct {
 		Match   string `json:"match"`
 		Replace string `json:"replace"`
 	} `json:"rewrites"`
-	InternalCalls bool   `json:"internal_calls"`
-	SendTransfers bool   `json:"send_transfers"`
-	CallID        string `json:"call_id"`
+	OutboundPrefixes []string `json:"outbound_prefixes"`
+	InternalCalls    bool     `json:"internal_calls"`
+	SendTransfers    bool     `json:"send_transfers"`
+	CallID           string   `json:"call_id"`
 	// ExtensionPattern and InboundContexts name the phones and trunk contexts of a PBX that
 	// is not a stock FreePBX (Wazo captures, Asterisk's test channels).
 	ExtensionPattern string   `json:"extension_pattern"`
@@ -56,6 +57,7 @@ func loadCaseConfig(t *testing.T, dir string) Config {
 		cfg.Rewrites = append(cfg.Rewrites, Rewrite{Match: regexp.MustCompile(r.Match), Replace: r.Replace})
 	}
 	cfg.InternalCalls = cc.InternalCalls
+	cfg.OutboundPrefixes = cc.OutboundPrefixes
 	cfg.SendTransfers = cc.SendTransfers
 	if cc.CallID != "" {
 		cfg.CallID = cc.CallID

@@ -65,6 +65,7 @@ type PBXConfig struct {
 	ExtensionPattern string        `toml:"extension_pattern"`
 	InboundContexts  []string      `toml:"inbound_contexts"`
 	InternalCalls    bool          `toml:"internal_calls"`
+	OutboundPrefixes []string      `toml:"outbound_prefixes"`
 	Groups           []GroupConfig `toml:"groups"`
 }
 
@@ -277,6 +278,11 @@ func (c Config) validatePBX(bad func(string, string, ...any)) {
 	if len(c.PBX.InboundContexts) == 0 {
 		bad("pbx.inbound_contexts", `is empty; write it like ["from-trunk*", "from-pstn", "from-did-direct"]`)
 	}
+	for i, p := range c.PBX.OutboundPrefixes {
+		if p == "" || strings.Trim(p, "0123456789*#") != "" {
+			bad(fmt.Sprintf("pbx.outbound_prefixes[%d]", i), `%q is not a dial prefix (write the digits your outbound route strips, like ["9"])`, p)
+		}
+	}
 	for i, g := range c.PBX.Groups {
 		if g.Number == "" || len(g.Members) == 0 {
 			bad(fmt.Sprintf("pbx.groups[%d]", i), `needs number and members (write it like number = "600", members = ["801", "802"])`)
@@ -291,6 +297,7 @@ func (c Config) MapperConfig() mapper.Config {
 	m.ExtensionPattern = regexp.MustCompile(c.PBX.ExtensionPattern)
 	m.InboundContexts = c.PBX.InboundContexts
 	m.InternalCalls = c.PBX.InternalCalls
+	m.OutboundPrefixes = c.PBX.OutboundPrefixes
 	for _, g := range c.PBX.Groups {
 		m.Groups = append(m.Groups, mapper.Group{Number: g.Number, Members: g.Members})
 	}
