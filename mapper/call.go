@@ -59,6 +59,11 @@ type call struct {
 	recvInternal string
 	// trunkNumber is the number as sent to the trunk, from the originator's Dial appdata.
 	trunkNumber, lastDial string
+	// originated: the originator is a Local helper that rang the employee's phone first
+	// (click-to-call); recvWait is the trunk leg's row when receivedTheCall waits for the
+	// number.
+	originated bool
+	recvWait   rowRef
 	// outFootprint: the originator ran FreePBX's outbound-route dialplan.
 	outFootprint bool
 	// reached: a phone or an outgoing trunk leg was created for this call.
@@ -328,9 +333,24 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 			if c.trunkNumber == "" {
 				c.external = cfg.stripOutbound(c.external)
 			}
+			if c.external == "" {
+				// No number yet (click-to-call): FreePBX logs it in the Dial data once the
+				// callee answers; receivedTheCall waits for it, or for the hang-up.
+				c.recvWait = ref
+				break
+			}
 			evs = c.receive(cfg, ref, c.internal, "outgoing call from "+orUnknown(c.internal)+" to "+orUnknown(c.external)+": the trunk leg "+ch.name+" was created")
 		case kindPhone:
 			c.reached = true
+			if c.dir == dirUndecided && !c.originated && c.onlyOriginPair(ch) {
+				// Click-to-call (an AMI/API originate of Local/801@from-internal or the like):
+				// the originator is a Local helper that first rings the employee's own phone,
+				// then dials the number. The Local's exten is the employee's side, not the
+				// number called; that shows in the Dial data.
+				c.originated = true
+				c.internal, c.external = ch.info.ext, ""
+				break
+			}
 			if c.dir == dirUndecided {
 				c.dir = dirInternal
 				if c.internal == "" {
@@ -345,6 +365,20 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 		}
 	}
 	return evs, warn
+}
+
+// onlyOriginPair reports whether the call's originator is a Local helper and every channel
+// but ch is that helper's ;1/;2 pair: ch is the first leg the helper rang.
+func (c *call) onlyOriginPair(ch *channel) bool {
+	if c.origin == nil || c.origin.info.kind != kindLocal || c.origin.info.localBase == "" {
+		return false
+	}
+	for _, o := range c.chans {
+		if o != ch && o != c.origin && o.info.localBase != c.origin.info.localBase {
+			return false
+		}
+	}
+	return true
 }
 
 // hasLocal reports whether a Local helper channel has started in the call.
@@ -402,6 +436,9 @@ func (c *call) trackOrigin(cfg *Config, row *celbridge.CELRow, ref rowRef) []cel
 	case strings.HasPrefix(row.Context, "macro-dialout-trunk"), strings.HasPrefix(row.Context, "outrt-"),
 		row.Context == "macro-outisbusy":
 		c.outFootprint = true
+	}
+	if c.dir == dirOutgoing && !c.received && c.recvWait.id != 0 && c.external != "" {
+		return c.receive(cfg, c.recvWait, c.internal, fmt.Sprintf("outgoing call from %s to %s: the trunk leg was created at row %d; the number showed in the Dial data at row %d", orUnknown(c.internal), c.external, c.recvWait.id, ref.id))
 	}
 	if c.dir != dirIncoming || c.received {
 		return nil

@@ -546,3 +546,56 @@ func TestLinkedIDEndWhileCallerUp(t *testing.T) {
 		t.Fatalf("Expire after end_grace = %+v, want one hangupTheCall, billsec 10, row 8", evs)
 	}
 }
+
+// TestClickToCall: an AMI originate of Local/801@from-internal to 0670219424 (the usual
+// FreePBX click-to-call). The Local helper rings 801's phone first; once 801 answers it dials
+// the number through the trunk. FreePBX logs no Dial APP_START, so the number shows in the
+// Dial data of the helper's row when the callee answers (or never, when nobody answers).
+// Shapes from the real Wazo API originate (golden w-click-to-call-api) and FreePBX's rows in
+// s08.
+func TestClickToCall(t *testing.T) {
+	const l1, l2, ph, tr = "Local/801@from-internal-00000001;1", "Local/801@from-internal-00000001;2", "PJSIP/801-00000005", "PJSIP/kyivstar-00000006"
+	build := func(answered bool) *rb {
+		var b rb
+		b.add(0, "CHAN_START", l1, "5.1", "5.1", "exten", "801", "context", "from-internal")
+		b.add(0, "CHAN_START", l2, "5.2", "5.1", "exten", "801", "context", "from-internal")
+		b.add(0, "CHAN_START", ph, "5.3", "5.1", "exten", "s", "context", "from-internal")
+		b.add(3, "ANSWER", ph, "5.3", "5.1")
+		b.add(3, "ANSWER", l2, "5.2", "5.1", "app", "Dial", "data", "PJSIP/801,15")
+		b.add(3, "BRIDGE_ENTER", ph, "5.3", "5.1", "extra", bridgeExtra("b1", false))
+		b.add(3, "BRIDGE_ENTER", l2, "5.2", "5.1", "extra", bridgeExtra("b1", false), "peer", ph)
+		b.add(3, "ANSWER", l1, "5.1", "5.1", "exten", "801", "context", "from-internal")
+		b.add(3, "CHAN_START", tr, "5.4", "5.1", "exten", "s", "context", "from-pstn")
+		if answered {
+			b.add(10, "ANSWER", tr, "5.4", "5.1")
+			b.add(10, "BRIDGE_ENTER", tr, "5.4", "5.1", "extra", bridgeExtra("b2", false))
+			b.add(10, "BRIDGE_ENTER", l1, "5.1", "5.1", "context", "macro-dialout-trunk", "app", "Dial",
+				"data", "PJSIP/0670219424@kyivstar,300,Ttb(func-apply-sipheaders^s^1)", "extra", bridgeExtra("b2", false), "peer", tr)
+		}
+		for _, c := range [][2]string{{tr, "5.4"}, {l1, "5.1"}, {l2, "5.2"}, {ph, "5.3"}} {
+			b.add(40, "HANGUP", c[0], c[1], "5.1", "extra", hangupExtra(""))
+			b.add(40, "CHAN_END", c[0], c[1], "5.1")
+		}
+		b.add(40, "LINKEDID_END", ph, "5.3", "5.1")
+		return &b
+	}
+	for _, tt := range []struct {
+		answered bool
+		want     []string
+	}{{true, []string{
+		"externalNumber=0670219424&internalNumber=801&generalCallID=51&callType=1&requestType=receivedTheCall",
+		"externalNumber=0670219424&internalNumber=801&generalCallID=51&callType=1&requestType=answeredTheCall",
+		"generalCallID=51&billsec=30&disposition=ANSWER&requestType=hangupTheCall",
+	}}, {false, []string{
+		"externalNumber=&internalNumber=801&generalCallID=51&callType=1&requestType=receivedTheCall",
+		"generalCallID=51&billsec=0&disposition=NOANSWER&requestType=hangupTheCall",
+	}}} {
+		var got []string
+		for _, e := range MapAll(DefaultConfig(), build(tt.answered).rows) {
+			got = append(got, celbridge.EncodeForm(e.Fields("")))
+		}
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("answered=%v:\n got %q\nwant %q", tt.answered, got, tt.want)
+		}
+	}
+}
