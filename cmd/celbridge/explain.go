@@ -48,7 +48,12 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	}
 	states := a.deliveryStates(ctx, linkedid)
 	for _, e := range events {
-		fmt.Fprintf(stdout, "  row %-6d %s\n", e.CELID, celbridge.EncodeForm(e.Fields(a.cfg.CRM.CompanyID)))
+		other := ""
+		if e.LinkedID != linkedid {
+			// A call joined to this one by a transfer (rows found through shared uniqueids).
+			other = "  (call " + e.LinkedID + ")"
+		}
+		fmt.Fprintf(stdout, "  row %-6d %s%s\n", e.CELID, celbridge.EncodeForm(e.Fields(a.cfg.CRM.CompanyID)), other)
 		fmt.Fprintf(stdout, "             why: %s\n", e.Rule)
 		if s, ok := states[e.IdempotencyKey()]; ok {
 			fmt.Fprintf(stdout, "             outbox: %s\n", s)
