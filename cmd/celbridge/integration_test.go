@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -408,5 +409,51 @@ func TestBackfill_CallInProgress(t *testing.T) {
 	}
 	if d := cmp.Diff(expected(t, call)["17956529280"], perCall(b.crm.received())["17956529280"]); d != "" {
 		t.Errorf("call finished by the daemon after the backfill (-want +got):\n%s", d)
+	}
+}
+
+// TestOnce_TransferIntoOlderCall replays mapper/testdata/s07c (a caller transferred to 803,
+// who was on an older internal call, so the caller's later rows carry that call's linkedid)
+// through MariaDB in three polls, each a new process: cut after the caller's first row under
+// the other linkedid and after its own call's LINKEDID_END. The CRM must get the golden
+// requests, the hang-up once, with the whole talk time.
+func TestOnce_TransferIntoOlderCall(t *testing.T) {
+	b := newBridge(t, "")
+	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+		t.Fatalf("first once: exit %d\n%s", code, stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "mapper", "testdata", "s07c-transfer-into-older-call", "input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []celbridge.CELRow
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		t.Fatal(err)
+	}
+	moved, ended := -1, -1
+	for i, r := range rows {
+		if moved < 0 && r.UniqueID == "1795653134.45" && r.LinkedID != "1795653134.45" {
+			moved = i
+		}
+		if r.EventType == "LINKEDID_END" && r.LinkedID == "1795653134.45" {
+			ended = i
+		}
+	}
+	if moved < 0 || ended < 0 {
+		t.Fatal("s07c no longer has the caller's rows under the other linkedid")
+	}
+	for _, cut := range [][2]int{{0, moved + 1}, {moved + 1, ended + 1}, {ended + 1, len(rows)}} {
+		b.db.Insert(t, rows[cut[0]:cut[1]]...)
+		if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+			t.Fatalf("once after rows %v: exit %d\n%s", cut, code, stderr)
+		}
+	}
+	want := []string{
+		"didNumber=0443334000&externalNumber=0502223344&internalNumber=801&generalCallID=179565313445&callType=0&companyID=3041&requestType=receivedTheCall",
+		"didNumber=0443334000&externalNumber=0502223344&internalNumber=801&generalCallID=179565313445&callType=0&companyID=3041&requestType=answeredTheCall",
+		"generalCallID=179565313445&billsec=30&disposition=TRANSFER&companyID=3041&requestType=hangupTheCall",
+	}
+	if d := cmp.Diff(want, b.crm.received()); d != "" {
+		t.Errorf("CRM requests (-want +got):\n%s", d)
 	}
 }
