@@ -204,6 +204,39 @@ func TestFlows(t *testing.T) {
 			rcv + "801&generalCallID=11&callType=0&requestType=answeredTheCall",
 			"generalCallID=11&billsec=10&disposition=ANSWER&requestType=hangupTheCall"},
 	}, {
+		// Channel names as a real Issabel/FreePBX follow-me dials them (CDR of an inbound call
+		// to 7000 answered on the mobile: Dial(Local/FMPR-7000@from-internal&
+		// Local/FMGL-0988500072#@from-internal,...), then Local/0988500072@from-internal).
+		name: "follow-me FMPR + FMGL-<number># (Issabel names), answered on the mobile: 7000",
+		build: func(b *rb) {
+			const pr1, pr2 = "Local/FMPR-7000@from-internal-00000014;1", "Local/FMPR-7000@from-internal-00000014;2"
+			const gl1, gl2 = "Local/FMGL-0988500072#@from-internal-00000015;1", "Local/FMGL-0988500072#@from-internal-00000015;2"
+			const mob1, mob2 = "Local/0988500072@from-internal-00000016;1", "Local/0988500072@from-internal-00000016;2"
+			const ph7000, out = "PJSIP/7000-00000026", "PJSIP/IntekVox-00000027"
+			inbound(b)
+			b.add(0, "CHAN_START", pr1, "1.2", "1.1", "exten", "FMPR-7000", "context", "from-internal")
+			b.add(0, "CHAN_START", pr2, "1.3", "1.1", "exten", "FMPR-7000", "context", "from-internal")
+			b.add(0, "CHAN_START", gl1, "1.4", "1.1", "exten", "FMGL-0988500072#", "context", "from-internal")
+			b.add(0, "CHAN_START", gl2, "1.5", "1.1", "exten", "FMGL-0988500072#", "context", "from-internal")
+			b.add(0, "CHAN_START", ph7000, "1.6", "1.1", "exten", "s", "context", "from-internal")
+			b.add(0, "CHAN_START", mob1, "1.7", "1.1", "exten", "0988500072", "context", "from-internal")
+			b.add(0, "CHAN_START", mob2, "1.8", "1.1", "exten", "0988500072", "context", "from-internal")
+			b.add(0, "CHAN_START", out, "1.9", "1.1", "exten", "s", "context", "from-pstn")
+			b.add(5, "BRIDGE_ENTER", out, "1.9", "1.1", "extra", bridgeExtra("b1", false))
+			b.add(5, "BRIDGE_ENTER", mob2, "1.8", "1.1", "extra", bridgeExtra("b1", false), "peer", out)
+			b.add(5, "BRIDGE_ENTER", mob1, "1.7", "1.1", "extra", bridgeExtra("b2", false))
+			b.add(5, "BRIDGE_ENTER", gl2, "1.5", "1.1", "extra", bridgeExtra("b2", false), "peer", mob1)
+			b.add(5, "HANGUP", ph7000, "1.6", "1.1", "extra", `{"hangupcause":26,"hangupsource":"","dialstatus":""}`)
+			b.add(5, "CHAN_END", ph7000, "1.6", "1.1")
+			b.add(5, "BRIDGE_ENTER", gl1, "1.4", "1.1", "extra", bridgeExtra("b3", false))
+			b.add(5, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b3", false), "peer", gl1)
+			end(b, 7, [2]string{trunk, "1.1"}, [2]string{gl1, "1.4"}, [2]string{gl2, "1.5"}, [2]string{mob1, "1.7"},
+				[2]string{mob2, "1.8"}, [2]string{out, "1.9"}, [2]string{pr1, "1.2"}, [2]string{pr2, "1.3"})
+		},
+		want: []string{rcv + "7000&generalCallID=11&callType=0&requestType=receivedTheCall",
+			rcv + "7000&generalCallID=11&callType=0&requestType=answeredTheCall",
+			"generalCallID=11&billsec=2&disposition=ANSWER&requestType=hangupTheCall"},
+	}, {
 		name: "hunt group with [[pbx.groups]]: phones ring one after another, one receivedTheCall",
 		build: func(b *rb) {
 			inbound(b)
