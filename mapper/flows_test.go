@@ -632,3 +632,35 @@ func TestClickToCall(t *testing.T) {
 		}
 	}
 }
+
+// TestClickToCallPhoneOriginate: the other click-to-call shape, an originate of the phone's
+// own channel (Channel: PJSIP/801, then from-internal,0670219424): the phone is the
+// originator and is answered before any other channel starts; its CHAN_START has exten s.
+func TestClickToCallPhoneOriginate(t *testing.T) {
+	const ph, tr = "PJSIP/801-00000005", "PJSIP/kyivstar-00000006"
+	var b rb
+	b.add(0, "CHAN_START", ph, "6.1", "6.1", "exten", "s", "context", "from-internal")
+	b.add(3, "ANSWER", ph, "6.1", "6.1", "exten", "s", "context", "from-internal")
+	b.add(3, "CHAN_START", tr, "6.2", "6.1", "exten", "s", "context", "from-pstn")
+	b.add(9, "ANSWER", tr, "6.2", "6.1")
+	b.add(9, "BRIDGE_ENTER", tr, "6.2", "6.1", "extra", bridgeExtra("b1", false))
+	b.add(9, "BRIDGE_ENTER", ph, "6.1", "6.1", "context", "macro-dialout-trunk", "app", "Dial",
+		"data", "PJSIP/0670219424@kyivstar,300,Ttb(func-apply-sipheaders^s^1)", "extra", bridgeExtra("b1", false), "peer", tr)
+	b.add(19, "HANGUP", ph, "6.1", "6.1", "extra", hangupExtra("ANSWER"))
+	b.add(19, "CHAN_END", ph, "6.1", "6.1")
+	b.add(19, "HANGUP", tr, "6.2", "6.1", "extra", hangupExtra(""))
+	b.add(19, "CHAN_END", tr, "6.2", "6.1")
+	b.add(19, "LINKEDID_END", tr, "6.2", "6.1")
+	var got []string
+	for _, e := range MapAll(DefaultConfig(), b.rows) {
+		got = append(got, celbridge.EncodeForm(e.Fields("")))
+	}
+	want := []string{
+		"externalNumber=0670219424&internalNumber=801&generalCallID=61&callType=1&requestType=receivedTheCall",
+		"externalNumber=0670219424&internalNumber=801&generalCallID=61&callType=1&requestType=answeredTheCall",
+		"generalCallID=61&billsec=10&disposition=ANSWER&requestType=hangupTheCall",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("\n got %q\nwant %q", got, want)
+	}
+}
