@@ -342,7 +342,10 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 			evs = c.receive(cfg, ref, c.internal, "outgoing call from "+orUnknown(c.internal)+" to "+orUnknown(c.external)+": the trunk leg "+ch.name+" was created")
 		case kindPhone:
 			c.reached = true
-			if c.dir == dirUndecided && !c.originated && c.onlyOriginPair(ch) {
+			if c.dir == dirUndecided && c.originated && ch.info.ext == c.internal {
+				break // another device of the same employee (desk phone and softphone)
+			}
+			if c.dir == dirUndecided && !c.originated && c.onlyLocals(ch) {
 				// Click-to-call (an AMI/API originate of Local/801@from-internal or the like):
 				// the originator is a Local helper that first rings the employee's own phone,
 				// then dials the number. The Local's exten is the employee's side, not the
@@ -367,14 +370,14 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 	return evs, warn
 }
 
-// onlyOriginPair reports whether the call's originator is a Local helper and every channel
-// but ch is that helper's ;1/;2 pair: ch is the first leg the helper rang.
-func (c *call) onlyOriginPair(ch *channel) bool {
-	if c.origin == nil || c.origin.info.kind != kindLocal || c.origin.info.localBase == "" {
+// onlyLocals reports whether the call's originator is a Local helper and every channel but
+// ch is a Local helper too (its own ;2, a follow-me pair): ch is the first phone it rang.
+func (c *call) onlyLocals(ch *channel) bool {
+	if c.origin == nil || c.origin.info.kind != kindLocal {
 		return false
 	}
 	for _, o := range c.chans {
-		if o != ch && o != c.origin && o.info.localBase != c.origin.info.localBase {
+		if o != ch && o.info.kind != kindLocal {
 			return false
 		}
 	}
@@ -645,6 +648,21 @@ func (c *call) bridgeExit(ch *channel, id string, holding bool, t time.Time) {
 	if id == "" || ch.bridge == id {
 		ch.bridge = ""
 	}
+}
+
+// peerJoined notes that another call's channel (row's) entered the bridge of this call's
+// party, as the peer field of row says.
+func (c *call) peerJoined(cfg *Config, row *celbridge.CELRow) []celbridge.Event {
+	id, _ := extraField(row.Extra, "bridge_id")
+	if id == "" || c.party.ended {
+		return nil
+	}
+	o := c.byName(cfg, row.ChanName)
+	if o.ended {
+		return nil
+	}
+	o.bridge, c.party.bridge = id, id
+	return c.evaluate(cfg, rowRef{row.ID, row.EventTime})
 }
 
 // close ends the call: a receivedTheCall if none was sent yet (IVR, closed hours) and the

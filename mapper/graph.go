@@ -150,6 +150,9 @@ func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef
 		if c.dir == dirOutgoing && src != nil {
 			c.party = src
 		}
+		if !c.sent(cfg) {
+			return evs // an internal call's pickup: state only
+		}
 		e := c.event(cfg, celbridge.Answered, ref)
 		if c.dir == dirIncoming {
 			e.InternalNumber = ext
@@ -167,7 +170,7 @@ func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef
 	}
 	c.talker = ext
 	c.transfers++
-	if !cfg.SendTransfers {
+	if !cfg.SendTransfers || !c.sent(cfg) {
 		return evs
 	}
 	e := c.event(cfg, celbridge.Transferred, ref)

@@ -24,6 +24,9 @@ type Mapper struct {
 	// that party with an older call, Asterisk gives the party the older linkedid, and its later
 	// rows still belong to this call.
 	parties map[string]*call
+	// partyNames indexes the same calls by the party's channel name, for a BRIDGE_ENTER of
+	// another call whose peer field names the party.
+	partyNames map[string]*call
 	// pending lists calls holding back a ring burst for the ring-group decision; a row of any
 	// other call, Expire or Flush releases it.
 	pending []*call
@@ -31,7 +34,8 @@ type Mapper struct {
 
 // New returns a Mapper for cfg; zero fields of cfg take DefaultConfig's values.
 func New(cfg Config) *Mapper {
-	return &Mapper{cfg: cfg.withDefaults(), calls: make(map[string]*call), parties: make(map[string]*call)}
+	return &Mapper{cfg: cfg.withDefaults(), calls: make(map[string]*call),
+		parties: make(map[string]*call), partyNames: make(map[string]*call)}
 }
 
 // Feed consumes one CEL row (rows come in id order) and returns the events it decides.
@@ -63,6 +67,9 @@ func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
 		c = p
 		c.movedTo = row.LinkedID
 	}
+	if et == evBridgeEnter && row.Peer != "" {
+		evs = append(evs, m.joinedParty(row, c)...)
+	}
 	if c == nil {
 		if et != evChanStart || row.UniqueID != row.LinkedID {
 			return evs, fmt.Errorf("%s row of linkedid %q: %w", row.EventType, row.LinkedID, ErrUnknownCall)
@@ -86,15 +93,38 @@ func (m *Mapper) after(c *call) {
 		if c.party != nil && m.parties[c.party.uid] == c {
 			delete(m.parties, c.party.uid)
 		}
+		if c.party != nil && m.partyNames[c.party.name] == c {
+			delete(m.partyNames, c.party.name)
+		}
 		m.pending = slices.DeleteFunc(m.pending, func(p *call) bool { return p == c })
 		return
 	}
 	if c.pending != nil && !slices.Contains(m.pending, c) {
 		m.pending = append(m.pending, c)
 	}
-	if c.party != nil && c.party.uid != "" && m.parties[c.party.uid] == nil {
+	// Only the outside party of a call the CRM hears about: a phone's rows under another
+	// linkedid belong to that other call (a transfer into a customer's call).
+	if c.party != nil && c.party.uid != "" && c.party.info.kind == kindTrunk && c.sent(&m.cfg) &&
+		m.parties[c.party.uid] == nil {
 		m.parties[c.party.uid] = c
+		m.partyNames[c.party.name] = c
 	}
+}
+
+// joinedParty handles a BRIDGE_ENTER (of call c, possibly nil) whose peer names another
+// call's outside party: a transfer target from an older call moved into the party's bridge,
+// which gives the party the older linkedid without a row of its own. The party's call learns
+// who it now talks to.
+func (m *Mapper) joinedParty(row *celbridge.CELRow, c *call) []celbridge.Event {
+	var evs []celbridge.Event
+	for p := range strings.SplitSeq(row.Peer, ",") {
+		pc := m.partyNames[strings.TrimSpace(p)]
+		if pc == nil || pc == c || pc.closed || pc.party.name != strings.TrimSpace(p) {
+			continue
+		}
+		evs = append(evs, pc.peerJoined(&m.cfg, row)...)
+	}
+	return evs
 }
 
 // burstWait is how long a held ring burst waits after the first Expire that saw it. A Dial
@@ -144,8 +174,8 @@ func (m *Mapper) Expire(now time.Time) []celbridge.Event {
 		switch {
 		case c.allEnded() && !now.Before(c.lastTime.Add(m.cfg.EndGrace)):
 			c.closeHow = "no LINKEDID_END: every channel had ended and end_grace " + m.cfg.EndGrace.String() + " passed"
-		case c.lidEnd.id != 0 && c.movedTo == "" && !now.Before(c.lidEnd.t.Add(m.cfg.EndGrace)):
-			c.closeHow = fmt.Sprintf("LINKEDID_END at row %d while the caller's channel was still up, and end_grace %s passed without a row of it", c.lidEnd.id, m.cfg.EndGrace)
+		case c.lidEnd.id != 0 && !c.partyLeft.IsZero() && !now.Before(c.lastTime.Add(m.cfg.EndGrace)):
+			c.closeHow = fmt.Sprintf("LINKEDID_END at row %d, then the caller hung up and end_grace %s passed without its CHAN_END", c.lidEnd.id, m.cfg.EndGrace)
 		case !c.firstTime.IsZero() && now.Sub(c.firstTime) > m.cfg.MaxCallAge:
 			c.closeHow = "open longer than max_call_age " + m.cfg.MaxCallAge.String() + ": closed with what is known"
 		default:

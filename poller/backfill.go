@@ -18,7 +18,7 @@ type BackfillMapper interface {
 	Feed(row celbridge.CELRow) ([]celbridge.Event, error)
 	Expire(now time.Time) []celbridge.Event
 	OpenCalls() int
-	IsOpen(linkedid string) bool
+	Wants(row celbridge.CELRow) bool
 }
 
 // Backfill rebuilds the calls that started in a CEL id range and hands their events to Emit.
@@ -79,7 +79,7 @@ func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
 					done = true
 					break
 				}
-				if !b.Mapper.IsOpen(r.LinkedID) {
+				if !b.Mapper.Wants(r) {
 					continue
 				}
 			}

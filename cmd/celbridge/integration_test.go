@@ -422,14 +422,7 @@ func TestOnce_TransferIntoOlderCall(t *testing.T) {
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, stderr)
 	}
-	raw, err := os.ReadFile(filepath.Join("..", "..", "mapper", "testdata", "s07c-transfer-into-older-call", "input.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []celbridge.CELRow
-	if err := json.Unmarshal(raw, &rows); err != nil {
-		t.Fatal(err)
-	}
+	rows := goldenRows(t, "s07c-transfer-into-older-call")
 	moved, ended := -1, -1
 	for i, r := range rows {
 		if moved < 0 && r.UniqueID == "1795653134.45" && r.LinkedID != "1795653134.45" {
@@ -455,5 +448,38 @@ func TestOnce_TransferIntoOlderCall(t *testing.T) {
 	}
 	if d := cmp.Diff(want, b.crm.received()); d != "" {
 		t.Errorf("CRM requests (-want +got):\n%s", d)
+	}
+}
+
+// goldenRows reads the CEL rows of a mapper golden case.
+func goldenRows(t *testing.T, name string) []celbridge.CELRow {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "mapper", "testdata", name, "input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []celbridge.CELRow
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestBackfill_TransferIntoOlderCall: a backfill whose range ends while a caller transferred
+// into an older call still talks must follow the caller's rows past the range, although they
+// carry the linkedid of a call that started before the range.
+func TestBackfill_TransferIntoOlderCall(t *testing.T) {
+	b := newBridge(t, "")
+	rows := goldenRows(t, "s07c-transfer-into-older-call")
+	b.db.Insert(t, rows...)
+	code, stdout, stderr := b.run(t, t.Context(), "backfill", "-from-id", "243", "-to-id", "258", "-dry-run")
+	if code != 0 {
+		t.Fatalf("backfill: exit %d\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	last := lines[len(lines)-1]
+	if len(lines) != 3 || !strings.Contains(last, `"requestType":"hangupTheCall"`) ||
+		!strings.Contains(last, `"billsec":"30"`) || !strings.Contains(last, `"disposition":"TRANSFER"`) {
+		t.Errorf("backfill -dry-run printed\n%s\nwant received, answered and hangupTheCall billsec 30 TRANSFER", stdout)
 	}
 }
