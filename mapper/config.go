@@ -38,12 +38,12 @@ type Config struct {
 	Groups []Group
 	// Rewrites apply to externalNumber and didNumber, first match wins.
 	Rewrites []Rewrite
-	// OutboundPrefixes are the digits outbound routes strip before the number goes to the
-	// trunk (FreePBX: Outbound Routes, Dial Patterns, "prefix"), e.g. "9". FreePBX logs the
-	// number as sent to the trunk (the Dial data) only once the trunk answers, so
-	// receivedTheCall of an outgoing call, sent when the trunk leg is created, has only the
-	// number as dialed: the longest matching prefix is stripped from it.
-	OutboundPrefixes []string
+	// OutboundPrefixes are the prefixes outbound routes strip before the number goes to the
+	// trunk (FreePBX: Outbound Routes, Dial Patterns). FreePBX logs the number as sent to
+	// the trunk (the Dial data) only once the trunk answers, so receivedTheCall of an
+	// outgoing call, sent when the trunk leg is created, has only the number as dialed: the
+	// longest matching prefix is stripped from it.
+	OutboundPrefixes []OutboundPrefix
 	// CallID is "digits" (default: the linkedid's digits) or "linkedid" (verbatim).
 	CallID string
 	// SendTransfers emits transferredTheCall events.
@@ -124,18 +124,6 @@ func (cfg *Config) rewrite(number string) string {
 		}
 	}
 	return number
-}
-
-// stripOutbound removes the longest of cfg.OutboundPrefixes that number starts with (and
-// is longer than).
-func (cfg *Config) stripOutbound(number string) string {
-	best := ""
-	for _, p := range cfg.OutboundPrefixes {
-		if len(p) > len(best) && len(number) > len(p) && strings.HasPrefix(number, p) {
-			best = p
-		}
-	}
-	return number[len(best):]
 }
 
 // groupFor returns the number of the smallest configured group whose members include every

@@ -57,7 +57,13 @@ func loadCaseConfig(t *testing.T, dir string) Config {
 		cfg.Rewrites = append(cfg.Rewrites, Rewrite{Match: regexp.MustCompile(r.Match), Replace: r.Replace})
 	}
 	cfg.InternalCalls = cc.InternalCalls
-	cfg.OutboundPrefixes = cc.OutboundPrefixes
+	for _, p := range cc.OutboundPrefixes {
+		op, err := ParseOutboundPrefix(p)
+		if err != nil {
+			t.Fatalf("%s/config.json: outbound_prefixes: %v", dir, err)
+		}
+		cfg.OutboundPrefixes = append(cfg.OutboundPrefixes, op)
+	}
 	cfg.SendTransfers = cc.SendTransfers
 	if cc.CallID != "" {
 		cfg.CallID = cc.CallID

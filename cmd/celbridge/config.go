@@ -279,8 +279,8 @@ func (c Config) validatePBX(bad func(string, string, ...any)) {
 		bad("pbx.inbound_contexts", `is empty; write it like ["from-trunk*", "from-pstn", "from-did-direct"]`)
 	}
 	for i, p := range c.PBX.OutboundPrefixes {
-		if p == "" || strings.Trim(p, "0123456789*#") != "" {
-			bad(fmt.Sprintf("pbx.outbound_prefixes[%d]", i), `%q is not a dial prefix (write the digits your outbound route strips, like ["9"])`, p)
+		if _, err := mapper.ParseOutboundPrefix(p); err != nil {
+			bad(fmt.Sprintf("pbx.outbound_prefixes[%d]", i), `%q: %v (write prefix|pattern as in the outbound route's dial pattern, like ["9|0XXXXXXXXX"])`, p, err)
 		}
 	}
 	for i, g := range c.PBX.Groups {
@@ -297,7 +297,10 @@ func (c Config) MapperConfig() mapper.Config {
 	m.ExtensionPattern = regexp.MustCompile(c.PBX.ExtensionPattern)
 	m.InboundContexts = c.PBX.InboundContexts
 	m.InternalCalls = c.PBX.InternalCalls
-	m.OutboundPrefixes = c.PBX.OutboundPrefixes
+	for _, p := range c.PBX.OutboundPrefixes {
+		op, _ := mapper.ParseOutboundPrefix(p) // validated
+		m.OutboundPrefixes = append(m.OutboundPrefixes, op)
+	}
 	for _, g := range c.PBX.Groups {
 		m.Groups = append(m.Groups, mapper.Group{Number: g.Number, Members: g.Members})
 	}

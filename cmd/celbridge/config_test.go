@@ -71,7 +71,7 @@ dsn = "u:p@tcp(h:3306)/asteriskcdrdb"`, []string{"crm.url: is empty", "https://c
 		{"DuplicateSection", minimalConfig + "[mysql]\n", []string{"line 6", "already been defined"}},
 		{"BadCallID", minimalConfig + "call_id = \"uuid\"\n", []string{`crm.call_id: "uuid" is not "digits" or "linkedid"`}},
 		{"BadURL", "[mysql]\ndsn = \"u:p@tcp(h:3306)/db\"\n[crm]\nurl = \"ftp://x\"\n", []string{"crm.url: is not an http(s) URL"}},
-		{"BadOutboundPrefix", minimalConfig + "[pbx]\noutbound_prefixes = [\"9\", \"x\"]\n", []string{"pbx.outbound_prefixes[1]", `["9"]`}},
+		{"BadOutboundPrefix", minimalConfig + "[pbx]\noutbound_prefixes = [\"9|0XXXXXXXXX\", \"9|0XY\"]\n", []string{"pbx.outbound_prefixes[1]", `"Y" is not pattern syntax`, `["9|0XXXXXXXXX"]`}},
 		{"BadRegexp", minimalConfig + "[pbx]\nextension_pattern = \"([0-9\"\n", []string{"pbx.extension_pattern", "^[0-9]{2,6}$"}},
 		{"BadRewrite", minimalConfig + "[[numbers.rewrite]]\nmatch = \"(\"\nreplace = \"0\"\n", []string{"numbers.rewrite[0].match"}},
 		{"BadGroup", minimalConfig + "[[pbx.groups]]\nnumber = \"600\"\n", []string{"pbx.groups[0]: needs number and members"}},
