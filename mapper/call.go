@@ -93,6 +93,9 @@ type call struct {
 	// call goes on under another linkedid); movedTo is the linkedid its rows moved to.
 	lidEnd  rowRef
 	movedTo string
+	// partyName is the party's channel name when Mapper indexed it (names change on a
+	// masquerade; the index entry goes by this one).
+	partyName string
 	// closeHow is why Expire or Flush closes the call (for Rule).
 	closeHow string
 }

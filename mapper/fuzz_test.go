@@ -67,6 +67,28 @@ func FuzzFeed(f *testing.F) {
 		if m.OpenCalls() != 0 {
 			t.Fatalf("%d calls open after Flush", m.OpenCalls())
 		}
+		if len(m.parties) != 0 || len(m.partyNames) != 0 || len(m.pending) != 0 {
+			t.Fatalf("after Flush: %d parties, %d party names, %d pending left in the indexes", len(m.parties), len(m.partyNames), len(m.pending))
+		}
+		// Per call: receivedTheCall first and once, nothing after hangupTheCall.
+		hung, recv := map[string]bool{}, map[string]bool{}
+		for _, e := range evs {
+			if hung[e.LinkedID] {
+				t.Fatalf("event %s of call %s after its hangupTheCall", e.RequestType, e.LinkedID)
+			}
+			switch e.RequestType {
+			case celbridge.Received:
+				if recv[e.LinkedID] {
+					t.Fatalf("second receivedTheCall for %s", e.LinkedID)
+				}
+				recv[e.LinkedID] = true
+			case celbridge.Hangup:
+				hung[e.LinkedID] = true
+			}
+			if !recv[e.LinkedID] {
+				t.Fatalf("%s before receivedTheCall for %s", e.RequestType, e.LinkedID)
+			}
+		}
 		for _, e := range evs {
 			switch e.RequestType {
 			case celbridge.Received, celbridge.Answered, celbridge.Transferred, celbridge.Hangup:

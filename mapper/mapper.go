@@ -93,8 +93,8 @@ func (m *Mapper) after(c *call) {
 		if c.party != nil && m.parties[c.party.uid] == c {
 			delete(m.parties, c.party.uid)
 		}
-		if c.party != nil && m.partyNames[c.party.name] == c {
-			delete(m.partyNames, c.party.name)
+		if m.partyNames[c.partyName] == c {
+			delete(m.partyNames, c.partyName)
 		}
 		m.pending = slices.DeleteFunc(m.pending, func(p *call) bool { return p == c })
 		return
@@ -107,7 +107,7 @@ func (m *Mapper) after(c *call) {
 	if c.party != nil && c.party.uid != "" && c.party.info.kind == kindTrunk && c.sent(&m.cfg) &&
 		m.parties[c.party.uid] == nil {
 		m.parties[c.party.uid] = c
-		m.partyNames[c.party.name] = c
+		m.partyNames[c.party.name], c.partyName = c, c.party.name
 	}
 }
 
