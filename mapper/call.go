@@ -62,8 +62,8 @@ type call struct {
 	// originated: the originator is a Local helper that rang the employee's phone first
 	// (click-to-call); recvWait is the trunk leg's row when receivedTheCall waits for the
 	// number.
-	originated bool
-	recvWait   rowRef
+	originated, originAnswered bool
+	recvWait                   rowRef
 	// outFootprint: the originator ran FreePBX's outbound-route dialplan.
 	outFootprint bool
 	// reached: a phone or an outgoing trunk leg was created for this call.
@@ -154,6 +154,9 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 	ch := c.channel(cfg, row)
 	if ch == c.origin {
 		evs = append(evs, c.trackOrigin(cfg, row, ref)...)
+		if et == evAnswer {
+			c.originAnswered = true
+		}
 	}
 
 	switch et {
@@ -226,7 +229,7 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 		if row.LinkedID != c.linkedID {
 			break
 		}
-		if c.party != nil && !c.party.ended && !c.party.placeholder {
+		if c.followsParty(cfg) && !c.party.ended {
 			// The talking party is still up: its channel moved to another linkedid (a transfer
 			// into an older call) and the call goes on there. Close when it ends.
 			c.lidEnd = ref
@@ -321,7 +324,11 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 	case dirUndecided, dirInternal:
 		switch ch.info.kind {
 		case kindTrunk:
-			if c.dir == dirInternal || (c.hasLocal() && cfg.ExtensionPattern.MatchString(c.external)) {
+			if c.dir == dirInternal || (c.hasLocal() && cfg.ExtensionPattern.MatchString(c.external)) ||
+				(c.originated && !c.originAnswered) {
+				// (An originate, a wake-up call or call file, whose extension's follow-me or
+				// forward rings a mobile before the employee answered is not click-to-call: a
+				// click-to-call dials the number once the employee's side is answered.)
 				// An internal call whose destination (a ring group with an outside member, a
 				// forward, follow-me) rings an outside number through a Local helper: the
 				// caller dialed an extension, so it stays internal.
@@ -653,19 +660,19 @@ func (c *call) bridgeExit(ch *channel, id string, holding bool, t time.Time) {
 	}
 }
 
-// peerJoined notes that another call's channel (row's) entered the bridge of this call's
-// party, as the peer field of row says.
+// peerJoined notes that a phone of another call (row's channel) entered the bridge of this
+// call's party, as the peer field of row says: the party now talks to that phone. The phone
+// is not added to this call's channels (its leaving is a row of the other call).
 func (c *call) peerJoined(cfg *Config, row *celbridge.CELRow) []celbridge.Event {
-	id, _ := extraField(row.Extra, "bridge_id")
-	if id == "" || c.party.ended {
+	if !c.answered || c.party.ended || c.closed {
 		return nil
 	}
-	o := c.byName(cfg, row.ChanName)
-	if o.ended {
+	pi := classify(row.ChanName, cfg.ExtensionPattern)
+	if pi.kind != kindPhone {
 		return nil
 	}
-	o.bridge, c.party.bridge = id, id
-	return c.evaluate(cfg, rowRef{row.ID, row.EventTime})
+	return c.personConnected(cfg, pi.ext, nil, rowRef{row.ID, row.EventTime},
+		pi.ext+"'s phone (of call "+row.LinkedID+") entered the caller's bridge")
 }
 
 // close ends the call: a receivedTheCall if none was sent yet (IVR, closed hours) and the
@@ -701,6 +708,12 @@ func (c *call) close(cfg *Config, ref rowRef, how string) []celbridge.Event {
 	e.Disposition, why = c.disposition()
 	e.Rule = fmt.Sprintf("hangup: %s: %s; billsec %d (%s)", e.Disposition, why, e.Billsec, how)
 	return append(evs, e)
+}
+
+// followsParty reports whether the mapper follows the call's party across linkedids (Mapper
+// indexes it): only then do its rows under another linkedid come back to this call.
+func (c *call) followsParty(cfg *Config) bool {
+	return c.party != nil && c.party.uid != "" && !c.party.placeholder && c.party.info.kind == kindTrunk && c.sent(cfg)
 }
 
 // sent reports whether the CRM hears about this call at all.

@@ -128,6 +128,12 @@ func (c *call) received0() string {
 // personConnected records that ext now talks with the external party: answeredTheCall the
 // first time, transferredTheCall (opt-in) when the person changes.
 func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef, why string) []celbridge.Event {
+	if !c.sent(cfg) {
+		// An internal call not sent, or a click-to-call still ringing the employee: nothing
+		// is answered as far as the CRM goes. A PICKUP stays on the channel (pickedBy) for a
+		// later evaluate.
+		return nil
+	}
 	var evs []celbridge.Event
 	if !c.received {
 		evs = append(evs, c.resolvePending(cfg)...)
@@ -150,9 +156,6 @@ func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef
 		if c.dir == dirOutgoing && src != nil {
 			c.party = src
 		}
-		if !c.sent(cfg) {
-			return evs // an internal call's pickup: state only
-		}
 		e := c.event(cfg, celbridge.Answered, ref)
 		if c.dir == dirIncoming {
 			e.InternalNumber = ext
@@ -170,7 +173,7 @@ func (c *call) personConnected(cfg *Config, ext string, src *channel, ref rowRef
 	}
 	c.talker = ext
 	c.transfers++
-	if !cfg.SendTransfers || !c.sent(cfg) {
+	if !cfg.SendTransfers {
 		return evs
 	}
 	e := c.event(cfg, celbridge.Transferred, ref)

@@ -104,8 +104,7 @@ func (m *Mapper) after(c *call) {
 	}
 	// Only the outside party of a call the CRM hears about: a phone's rows under another
 	// linkedid belong to that other call (a transfer into a customer's call).
-	if c.party != nil && c.party.uid != "" && c.party.info.kind == kindTrunk && c.sent(&m.cfg) &&
-		m.parties[c.party.uid] == nil {
+	if c.followsParty(&m.cfg) && m.parties[c.party.uid] == nil {
 		m.parties[c.party.uid] = c
 		m.partyNames[c.party.name], c.partyName = c, c.party.name
 	}
