@@ -117,8 +117,9 @@ func (m *Mapper) after(c *call) {
 func (m *Mapper) joinedParty(row *celbridge.CELRow, c *call) []celbridge.Event {
 	var evs []celbridge.Event
 	for p := range strings.SplitSeq(row.Peer, ",") {
-		pc := m.partyNames[strings.TrimSpace(p)]
-		if pc == nil || pc == c || pc.closed || pc.party.name != strings.TrimSpace(p) {
+		name := strings.TrimSpace(p)
+		pc := m.partyNames[name]
+		if pc == nil || pc == c || pc.closed || pc.party.name != name {
 			continue
 		}
 		evs = append(evs, pc.peerJoined(&m.cfg, row)...)
