@@ -24,41 +24,6 @@ func feedLive(cfg Config, rows []celbridge.CELRow) ([]string, *Mapper) {
 	return out, m
 }
 
-// phoneMovedRows: customer call 1.1 answered by 802; 802 consults 801 who had called 802
-// (internal call 2.1); the transfer moves 801's phone (2.1's originator and answered party)
-// into the customer's bridge under the older linkedid 1.1. LINKEDID_END(2.1) at second 20.
-func phoneMovedRows() []celbridge.CELRow {
-	const ph802b = "PJSIP/802-00000007"
-	var b rb
-	inbound(&b)
-	b.add(0, "CHAN_START", ph802, "1.2", "1.1", "exten", "s", "context", "from-internal")
-	b.add(2, "BRIDGE_ENTER", ph802, "1.2", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(2, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph802)
-	b.add(10, "CHAN_START", ph801, "2.1", "2.1", "exten", "802", "context", "from-internal")
-	b.add(10, "CHAN_START", ph802b, "2.2", "2.1", "exten", "s", "context", "from-internal")
-	b.add(12, "BRIDGE_ENTER", ph802b, "2.2", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(12, "BRIDGE_ENTER", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false), "peer", ph802b)
-	b.add(20, "BRIDGE_EXIT", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(20, "BRIDGE_EXIT", ph802, "1.2", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(20, "BRIDGE_ENTER", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false), "peer", trunk)
-	b.add(20, "ATTENDEDTRANSFER", ph802, "1.2", "1.1", "extra", `{"bridge1_id":"b1","bridge2_id":"b2"}`)
-	b.add(20, "HANGUP", ph802, "1.2", "1.1", "extra", hangupExtra(""))
-	b.add(20, "CHAN_END", ph802, "1.2", "1.1")
-	b.add(20, "BRIDGE_EXIT", ph802b, "2.2", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(20, "HANGUP", ph802b, "2.2", "2.1", "extra", hangupExtra(""))
-	b.add(20, "CHAN_END", ph802b, "2.2", "2.1")
-	b.add(20, "LINKEDID_END", ph802b, "2.2", "2.1")
-	// 801 and the customer talk for an hour (no rows), then hang up.
-	b.add(3620, "BRIDGE_EXIT", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(3620, "HANGUP", trunk, "1.1", "1.1", "extra", hangupExtra("ANSWER"))
-	b.add(3620, "CHAN_END", trunk, "1.1", "1.1")
-	b.add(3620, "BRIDGE_EXIT", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(3620, "HANGUP", ph801, "2.1", "1.1", "extra", hangupExtra(""))
-	b.add(3620, "CHAN_END", ph801, "2.1", "1.1")
-	b.add(3620, "LINKEDID_END", ph801, "2.1", "1.1")
-	return b.rows
-}
-
 // TestTransfer_InternalCallPhoneMovedClosesOnTime: an internal call (internal_calls = true)
 // whose phone moves into a customer's call closes at its LINKEDID_END: its phone is no
 // outside party, so its later rows are not followed and waiting for them would keep it open
@@ -66,7 +31,7 @@ func phoneMovedRows() []celbridge.CELRow {
 func TestTransfer_InternalCallPhoneMovedClosesOnTime(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.InternalCalls = true
-	got, m := feedLive(cfg, phoneMovedRows())
+	got, m := feedLive(cfg, phoneMovedRows(3620))
 	if g := ofCall("2.1", got); len(g) == 0 || !strings.Contains(g[len(g)-1], "hangupTheCall") {
 		t.Errorf("internal call 2.1 has no hangupTheCall after all rows and Expire: %q", g)
 	}
@@ -83,37 +48,7 @@ func TestTransfer_InternalCallPhoneMovedClosesOnTime(t *testing.T) {
 // TestTransfer_PickedUpInternalCallClosesOnTime: the same with internal_calls = false and
 // the internal call answered by a PICKUP: nothing is sent, and it must not stay open either.
 func TestTransfer_PickedUpInternalCallClosesOnTime(t *testing.T) {
-	const ph803a, ph802b, ph803b = "PJSIP/803-00000004", "PJSIP/802-00000007", "PJSIP/803-00000008"
-	var b rb
-	inbound(&b)
-	b.add(0, "CHAN_START", ph803a, "1.2", "1.1", "exten", "s", "context", "from-internal")
-	b.add(2, "BRIDGE_ENTER", ph803a, "1.2", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(2, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph803a)
-	b.add(10, "CHAN_START", ph801, "2.1", "2.1", "exten", "802", "context", "from-internal")
-	b.add(10, "CHAN_START", ph802b, "2.2", "2.1", "exten", "s", "context", "from-internal")
-	b.add(12, "PICKUP", ph802b, "2.2", "2.1", "extra", `{"pickup_channel":"`+ph803b+`","pickup_channel_uniqueid":"2.3"}`)
-	b.add(12, "BRIDGE_ENTER", ph803b, "2.3", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(12, "BRIDGE_ENTER", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false), "peer", ph803b)
-	b.add(12, "HANGUP", ph802b, "2.2", "2.1", "extra", hangupExtra(""))
-	b.add(12, "CHAN_END", ph802b, "2.2", "2.1")
-	b.add(20, "BRIDGE_EXIT", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(20, "BRIDGE_EXIT", ph803a, "1.2", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(20, "BRIDGE_ENTER", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false), "peer", trunk)
-	b.add(20, "ATTENDEDTRANSFER", ph803a, "1.2", "1.1", "extra", `{"bridge1_id":"b1","bridge2_id":"b2"}`)
-	b.add(20, "HANGUP", ph803a, "1.2", "1.1", "extra", hangupExtra(""))
-	b.add(20, "CHAN_END", ph803a, "1.2", "1.1")
-	b.add(20, "BRIDGE_EXIT", ph803b, "2.3", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(20, "HANGUP", ph803b, "2.3", "2.1", "extra", hangupExtra(""))
-	b.add(20, "CHAN_END", ph803b, "2.3", "2.1")
-	b.add(20, "LINKEDID_END", ph803b, "2.3", "2.1")
-	b.add(3620, "BRIDGE_EXIT", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(3620, "HANGUP", trunk, "1.1", "1.1", "extra", hangupExtra("ANSWER"))
-	b.add(3620, "CHAN_END", trunk, "1.1", "1.1")
-	b.add(3620, "BRIDGE_EXIT", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(3620, "HANGUP", ph801, "2.1", "1.1", "extra", hangupExtra(""))
-	b.add(3620, "CHAN_END", ph801, "2.1", "1.1")
-	b.add(3620, "LINKEDID_END", ph801, "2.1", "1.1")
-	_, m := feedLive(DefaultConfig(), b.rows)
+	_, m := feedLive(DefaultConfig(), pickedUpMovedRows(3620))
 	m.Expire(t0.Add(3620*time.Second + time.Hour))
 	if id, ok := m.OldestOpen(); ok {
 		t.Errorf("an hour after the last row: %d calls open, oldest first row %d (want none: the checkpoint is held back)", m.OpenCalls(), id)

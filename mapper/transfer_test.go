@@ -77,33 +77,7 @@ func TestTransfer_TargetMovedIntoCallersBridge(t *testing.T) {
 // customer's (older) linkedid. 801's BRIDGE_ENTER under 1.1 is the only row that shows 801
 // joined the customer; it must reach the customer's call, not the internal one.
 func TestTransfer_PhoneMovedIntoCustomersCall(t *testing.T) {
-	const ph802b = "PJSIP/802-00000007"
-	var b rb
-	inbound(&b)
-	b.add(0, "CHAN_START", ph802, "1.2", "1.1", "exten", "s", "context", "from-internal")
-	b.add(2, "BRIDGE_ENTER", ph802, "1.2", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(2, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph802)
-	b.add(10, "CHAN_START", ph801, "2.1", "2.1", "exten", "802", "context", "from-internal")
-	b.add(10, "CHAN_START", ph802b, "2.2", "2.1", "exten", "s", "context", "from-internal")
-	b.add(12, "BRIDGE_ENTER", ph802b, "2.2", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(12, "BRIDGE_ENTER", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false), "peer", ph802b)
-	b.add(20, "BRIDGE_EXIT", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(20, "BRIDGE_EXIT", ph802, "1.2", "1.1", "extra", bridgeExtra("b1", false)) // swapped out
-	b.add(20, "BRIDGE_ENTER", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false), "peer", trunk)
-	b.add(20, "ATTENDEDTRANSFER", ph802, "1.2", "1.1", "extra", `{"bridge1_id":"b1","bridge2_id":"b2"}`)
-	b.add(20, "HANGUP", ph802, "1.2", "1.1", "extra", hangupExtra(""))
-	b.add(20, "CHAN_END", ph802, "1.2", "1.1")
-	b.add(20, "BRIDGE_EXIT", ph802b, "2.2", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(20, "HANGUP", ph802b, "2.2", "2.1", "extra", hangupExtra(""))
-	b.add(20, "CHAN_END", ph802b, "2.2", "2.1")
-	b.add(20, "LINKEDID_END", ph802b, "2.2", "2.1")
-	b.add(80, "BRIDGE_EXIT", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(80, "HANGUP", trunk, "1.1", "1.1", "extra", hangupExtra("ANSWER"))
-	b.add(80, "CHAN_END", trunk, "1.1", "1.1")
-	b.add(80, "BRIDGE_EXIT", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(80, "HANGUP", ph801, "2.1", "1.1", "extra", hangupExtra(""))
-	b.add(80, "CHAN_END", ph801, "2.1", "1.1")
-	b.add(80, "LINKEDID_END", ph801, "2.1", "1.1")
+	rows := phoneMovedRows(80)
 
 	want := []string{
 		"1.1 receivedTheCall 802 0670000001  0",
@@ -114,7 +88,7 @@ func TestTransfer_PhoneMovedIntoCustomersCall(t *testing.T) {
 	for _, internal := range []bool{false, true} {
 		cfg := DefaultConfig()
 		cfg.SendTransfers, cfg.InternalCalls = true, internal
-		got, _ := replayLive(cfg, b.rows)
+		got, _ := replayLive(cfg, rows)
 		if g := ofCall("1.1", got); strings.Join(g, "\n") != strings.Join(want, "\n") {
 			t.Errorf("internal_calls=%v: the customer's call:\n got %q\nwant %q\n(all: %q)", internal, g, want, got)
 		}
@@ -125,42 +99,11 @@ func TestTransfer_PhoneMovedIntoCustomersCall(t *testing.T) {
 // false, when the internal call was answered by a PICKUP
 // (an unsent call's party must not take the customer's rows).
 func TestTransfer_PickedUpInternalCallMovedIntoCustomersCall(t *testing.T) {
-	const ph803a, ph802b, ph803b = "PJSIP/803-00000004", "PJSIP/802-00000007", "PJSIP/803-00000008"
-	var b rb
-	inbound(&b)
-	b.add(0, "CHAN_START", ph803a, "1.2", "1.1", "exten", "s", "context", "from-internal")
-	b.add(2, "BRIDGE_ENTER", ph803a, "1.2", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(2, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph803a)
-	// 801 calls 802; 803 (who has the customer on hold) picks it up.
-	b.add(10, "CHAN_START", ph801, "2.1", "2.1", "exten", "802", "context", "from-internal")
-	b.add(10, "CHAN_START", ph802b, "2.2", "2.1", "exten", "s", "context", "from-internal")
-	b.add(12, "PICKUP", ph802b, "2.2", "2.1", "extra", `{"pickup_channel":"`+ph803b+`","pickup_channel_uniqueid":"2.3"}`)
-	b.add(12, "BRIDGE_ENTER", ph803b, "2.3", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(12, "BRIDGE_ENTER", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false), "peer", ph803b)
-	b.add(12, "HANGUP", ph802b, "2.2", "2.1", "extra", hangupExtra(""))
-	b.add(12, "CHAN_END", ph802b, "2.2", "2.1")
-	// 803 transfers 801 to the customer: 801 moves into the customer's bridge.
-	b.add(20, "BRIDGE_EXIT", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(20, "BRIDGE_EXIT", ph803a, "1.2", "1.1", "extra", bridgeExtra("b1", false)) // swapped out
-	b.add(20, "BRIDGE_ENTER", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false), "peer", trunk)
-	b.add(20, "ATTENDEDTRANSFER", ph803a, "1.2", "1.1", "extra", `{"bridge1_id":"b1","bridge2_id":"b2"}`)
-	b.add(20, "HANGUP", ph803a, "1.2", "1.1", "extra", hangupExtra(""))
-	b.add(20, "CHAN_END", ph803a, "1.2", "1.1")
-	b.add(20, "BRIDGE_EXIT", ph803b, "2.3", "2.1", "extra", bridgeExtra("b2", false))
-	b.add(20, "HANGUP", ph803b, "2.3", "2.1", "extra", hangupExtra(""))
-	b.add(20, "CHAN_END", ph803b, "2.3", "2.1")
-	b.add(20, "LINKEDID_END", ph803b, "2.3", "2.1")
-	b.add(80, "BRIDGE_EXIT", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(80, "HANGUP", trunk, "1.1", "1.1", "extra", hangupExtra("ANSWER"))
-	b.add(80, "CHAN_END", trunk, "1.1", "1.1")
-	b.add(80, "BRIDGE_EXIT", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false))
-	b.add(80, "HANGUP", ph801, "2.1", "1.1", "extra", hangupExtra(""))
-	b.add(80, "CHAN_END", ph801, "2.1", "1.1")
-	b.add(80, "LINKEDID_END", ph801, "2.1", "1.1")
+	rows := pickedUpMovedRows(80)
 
 	cfg := DefaultConfig()
 	cfg.SendTransfers = true
-	got, _ := replayLive(cfg, b.rows)
+	got, _ := replayLive(cfg, rows)
 	want := []string{
 		"1.1 receivedTheCall 803 0670000001  0",
 		"1.1 answeredTheCall 803 0670000001  0",
@@ -308,6 +251,81 @@ func targetMovedRows() []celbridge.CELRow {
 	b.add(80, "HANGUP", ph803, "0.2", "0.1", "extra", hangupExtra(""))
 	b.add(80, "CHAN_END", ph803, "0.2", "0.1")
 	b.add(80, "LINKEDID_END", ph803, "0.2", "0.1")
+
+	return b.rows
+}
+
+// phoneMovedRows: customer call 1.1 answered by 802; 802 consults 801 who had called 802
+// (internal call 2.1); the transfer moves 801's phone (2.1's originator and answered party)
+// into the customer's bridge under the older linkedid 1.1. LINKEDID_END(2.1) at second 20;
+// the customer and 801 hang up at second end.
+func phoneMovedRows(end int) []celbridge.CELRow {
+	const ph802b = "PJSIP/802-00000007"
+	var b rb
+	inbound(&b)
+	b.add(0, "CHAN_START", ph802, "1.2", "1.1", "exten", "s", "context", "from-internal")
+	b.add(2, "BRIDGE_ENTER", ph802, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(2, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph802)
+	b.add(10, "CHAN_START", ph801, "2.1", "2.1", "exten", "802", "context", "from-internal")
+	b.add(10, "CHAN_START", ph802b, "2.2", "2.1", "exten", "s", "context", "from-internal")
+	b.add(12, "BRIDGE_ENTER", ph802b, "2.2", "2.1", "extra", bridgeExtra("b2", false))
+	b.add(12, "BRIDGE_ENTER", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false), "peer", ph802b)
+	b.add(20, "BRIDGE_EXIT", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false))
+	b.add(20, "BRIDGE_EXIT", ph802, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(20, "BRIDGE_ENTER", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false), "peer", trunk)
+	b.add(20, "ATTENDEDTRANSFER", ph802, "1.2", "1.1", "extra", `{"bridge1_id":"b1","bridge2_id":"b2"}`)
+	b.add(20, "HANGUP", ph802, "1.2", "1.1", "extra", hangupExtra(""))
+	b.add(20, "CHAN_END", ph802, "1.2", "1.1")
+	b.add(20, "BRIDGE_EXIT", ph802b, "2.2", "2.1", "extra", bridgeExtra("b2", false))
+	b.add(20, "HANGUP", ph802b, "2.2", "2.1", "extra", hangupExtra(""))
+	b.add(20, "CHAN_END", ph802b, "2.2", "2.1")
+	b.add(20, "LINKEDID_END", ph802b, "2.2", "2.1")
+	b.add(end, "BRIDGE_EXIT", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(end, "HANGUP", trunk, "1.1", "1.1", "extra", hangupExtra("ANSWER"))
+	b.add(end, "CHAN_END", trunk, "1.1", "1.1")
+	b.add(end, "BRIDGE_EXIT", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(end, "HANGUP", ph801, "2.1", "1.1", "extra", hangupExtra(""))
+	b.add(end, "CHAN_END", ph801, "2.1", "1.1")
+	b.add(end, "LINKEDID_END", ph801, "2.1", "1.1")
+	return b.rows
+}
+
+// pickedUpMovedRows: customer call 1.1 answered by 803; 801 calls 802 (internal call 2.1)
+// and 803 picks it up; 803 then transfers 801 to the customer: 801's phone moves into the
+// customer's bridge under 1.1. The customer and 801 hang up at second end.
+func pickedUpMovedRows(end int) []celbridge.CELRow {
+	const ph803a, ph802b, ph803b = "PJSIP/803-00000004", "PJSIP/802-00000007", "PJSIP/803-00000008"
+	var b rb
+	inbound(&b)
+	b.add(0, "CHAN_START", ph803a, "1.2", "1.1", "exten", "s", "context", "from-internal")
+	b.add(2, "BRIDGE_ENTER", ph803a, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(2, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", ph803a)
+	// 801 calls 802; 803 (who has the customer on hold) picks it up.
+	b.add(10, "CHAN_START", ph801, "2.1", "2.1", "exten", "802", "context", "from-internal")
+	b.add(10, "CHAN_START", ph802b, "2.2", "2.1", "exten", "s", "context", "from-internal")
+	b.add(12, "PICKUP", ph802b, "2.2", "2.1", "extra", `{"pickup_channel":"`+ph803b+`","pickup_channel_uniqueid":"2.3"}`)
+	b.add(12, "BRIDGE_ENTER", ph803b, "2.3", "2.1", "extra", bridgeExtra("b2", false))
+	b.add(12, "BRIDGE_ENTER", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false), "peer", ph803b)
+	b.add(12, "HANGUP", ph802b, "2.2", "2.1", "extra", hangupExtra(""))
+	b.add(12, "CHAN_END", ph802b, "2.2", "2.1")
+	// 803 transfers 801 to the customer: 801 moves into the customer's bridge.
+	b.add(20, "BRIDGE_EXIT", ph801, "2.1", "2.1", "extra", bridgeExtra("b2", false))
+	b.add(20, "BRIDGE_EXIT", ph803a, "1.2", "1.1", "extra", bridgeExtra("b1", false)) // swapped out
+	b.add(20, "BRIDGE_ENTER", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false), "peer", trunk)
+	b.add(20, "ATTENDEDTRANSFER", ph803a, "1.2", "1.1", "extra", `{"bridge1_id":"b1","bridge2_id":"b2"}`)
+	b.add(20, "HANGUP", ph803a, "1.2", "1.1", "extra", hangupExtra(""))
+	b.add(20, "CHAN_END", ph803a, "1.2", "1.1")
+	b.add(20, "BRIDGE_EXIT", ph803b, "2.3", "2.1", "extra", bridgeExtra("b2", false))
+	b.add(20, "HANGUP", ph803b, "2.3", "2.1", "extra", hangupExtra(""))
+	b.add(20, "CHAN_END", ph803b, "2.3", "2.1")
+	b.add(20, "LINKEDID_END", ph803b, "2.3", "2.1")
+	b.add(end, "BRIDGE_EXIT", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(end, "HANGUP", trunk, "1.1", "1.1", "extra", hangupExtra("ANSWER"))
+	b.add(end, "CHAN_END", trunk, "1.1", "1.1")
+	b.add(end, "BRIDGE_EXIT", ph801, "2.1", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(end, "HANGUP", ph801, "2.1", "1.1", "extra", hangupExtra(""))
+	b.add(end, "CHAN_END", ph801, "2.1", "1.1")
+	b.add(end, "LINKEDID_END", ph801, "2.1", "1.1")
 
 	return b.rows
 }
