@@ -324,6 +324,12 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 	case dirUndecided, dirInternal:
 		switch ch.info.kind {
 		case kindTrunk:
+			if c.dir == dirInternal && c.originated && c.originAnswered {
+				// A click-to-call whose follow-me also rang a mobile (that trunk leg, before
+				// the employee answered, made it look internal): the helper dials the number
+				// once the employee's side answered.
+				c.dir = dirUndecided
+			}
 			if c.dir == dirInternal || (c.hasLocal() && cfg.ExtensionPattern.MatchString(c.external)) ||
 				(c.originated && !c.originAnswered) {
 				// (An originate, a wake-up call or call file, whose extension's follow-me or

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,6 +116,13 @@ func (m *Mapper) after(c *call) {
 // which gives the party the older linkedid without a row of its own. The party's call learns
 // who it now talks to.
 func (m *Mapper) joinedParty(row *celbridge.CELRow, c *call) []celbridge.Event {
+	// Only a basic bridge (Dial, transfers, ParkedCall) connects the phone to the party and
+	// unifies linkedids; a parking lot (holding bridge) or a conference holds many calls that
+	// talk to nobody in particular.
+	if tech, _ := extraField(row.Extra, "bridge_technology"); tech == "holding_bridge" ||
+		strings.EqualFold(row.AppName, "ConfBridge") || strings.EqualFold(row.AppName, "MeetMe") {
+		return nil
+	}
 	var evs []celbridge.Event
 	for p := range strings.SplitSeq(row.Peer, ",") {
 		name := strings.TrimSpace(p)
@@ -122,9 +130,32 @@ func (m *Mapper) joinedParty(row *celbridge.CELRow, c *call) []celbridge.Event {
 		if pc == nil || pc == c || pc.closed || pc.party.name != name {
 			continue
 		}
+		// The party moved to the joiner's linkedid only if that one is older; a phone of a
+		// newer call would have taken the party's linkedid, and its rows reach pc directly.
+		if !olderLinkedID(row.LinkedID, pc.linkedID) {
+			continue
+		}
 		evs = append(evs, pc.peerJoined(&m.cfg, row)...)
 	}
 	return evs
+}
+
+// olderLinkedID reports whether linkedid a (epoch.counter, as Asterisk makes them) was
+// created before b. Asterisk gives a basic bridge's members the oldest linkedid.
+func olderLinkedID(a, b string) bool {
+	ae, ac, okA := splitID(a)
+	be, bc, okB := splitID(b)
+	if !okA || !okB {
+		return a < b
+	}
+	return ae < be || (ae == be && ac < bc)
+}
+
+func splitID(id string) (epoch, counter int64, ok bool) {
+	e, c, found := strings.Cut(id, ".")
+	ei, err1 := strconv.ParseInt(e, 10, 64)
+	ci, err2 := strconv.ParseInt(c, 10, 64)
+	return ei, ci, found && err1 == nil && err2 == nil
 }
 
 // burstWait is how long a held ring burst waits after the first Expire that saw it. A Dial
