@@ -64,6 +64,8 @@ type call struct {
 	// number.
 	originated, originAnswered bool
 	recvWait                   rowRef
+	// custLeg is the trunk leg a click-to-call dialed once the employee answered.
+	custLeg *channel
 	// outFootprint: the originator ran FreePBX's outbound-route dialplan.
 	outFootprint bool
 	// reached: a phone or an outgoing trunk leg was created for this call.
@@ -190,9 +192,14 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 		}
 		id, _ := extraField(row.Extra, "bridge_id")
 		tech, _ := extraField(row.Extra, "bridge_technology")
-		if et == evBridgeEnter {
+		switch {
+		case et == evBridgeEnter && c.answered && isConference(row):
+			// Put into a conference after the answer: whoever is in the room, nobody in
+			// particular took the caller over (no transfer).
+			ch.bridge = id
+		case et == evBridgeEnter:
 			evs = append(evs, c.bridgeEnter(cfg, ch, id, tech == "holding_bridge", row.Peer, ref)...)
-		} else {
+		default:
 			c.bridgeExit(ch, id, tech == "holding_bridge", t)
 		}
 	case evBridgeStart11:
@@ -322,19 +329,14 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 			evs = c.localStart(cfg, ch, ref)
 		}
 	case dirUndecided, dirInternal:
+		if c.originated && !c.originAnswered {
+			// An originate rings the employee's side first (desk phones, follow-me, a
+			// mobile); only what it dials once that side answered decides the call.
+			return nil, warn
+		}
 		switch ch.info.kind {
 		case kindTrunk:
-			if c.dir == dirInternal && c.originated && c.originAnswered {
-				// A click-to-call whose follow-me also rang a mobile (that trunk leg, before
-				// the employee answered, made it look internal): the helper dials the number
-				// once the employee's side answered.
-				c.dir = dirUndecided
-			}
-			if c.dir == dirInternal || (c.hasLocal() && cfg.ExtensionPattern.MatchString(c.external)) ||
-				(c.originated && !c.originAnswered) {
-				// (An originate, a wake-up call or call file, whose extension's follow-me or
-				// forward rings a mobile before the employee answered is not click-to-call: a
-				// click-to-call dials the number once the employee's side is answered.)
+			if c.dir == dirInternal || (c.hasLocal() && cfg.ExtensionPattern.MatchString(c.external)) {
 				// An internal call whose destination (a ring group with an outside member, a
 				// forward, follow-me) rings an outside number through a Local helper: the
 				// caller dialed an extension, so it stays internal.
@@ -346,6 +348,9 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 			}
 			c.dir = dirOutgoing
 			c.reached = true
+			if c.originated {
+				c.custLeg = ch
+			}
 			if c.trunkNumber == "" {
 				c.external = cfg.stripOutbound(c.external)
 			}
@@ -358,9 +363,6 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 			evs = c.receive(cfg, ref, c.internal, "outgoing call from "+orUnknown(c.internal)+" to "+orUnknown(c.external)+": the trunk leg "+ch.name+" was created")
 		case kindPhone:
 			c.reached = true
-			if c.dir == dirUndecided && c.originated && ch.info.ext == c.internal {
-				break // another device of the same employee (desk phone and softphone)
-			}
 			if c.dir == dirUndecided && !c.originated && c.onlyLocals(ch) {
 				// Click-to-call (an AMI/API originate of Local/801@from-internal or the like):
 				// the originator is a Local helper that first rings the employee's own phone,
@@ -386,8 +388,14 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 	return evs, warn
 }
 
+// isConference reports whether a bridge row is of a conference room (ConfBridge, MeetMe).
+func isConference(row *celbridge.CELRow) bool {
+	return strings.EqualFold(row.AppName, "ConfBridge") || strings.EqualFold(row.AppName, "MeetMe")
+}
+
 // onlyLocals reports whether the call's originator is a Local helper and every channel but
-// ch is a Local helper too (its own ;2, a follow-me pair): ch is the first phone it rang.
+// ch is a Local helper too (its own ;2, a follow-me pair): ch is the first phone it rang. (A
+// helper named by an extension, Local/801@…, is known to be an originate from its start.)
 func (c *call) onlyLocals(ch *channel) bool {
 	if c.origin == nil || c.origin.info.kind != kindLocal {
 		return false
@@ -427,8 +435,13 @@ func (c *call) startOrigin(cfg *Config, row *celbridge.CELRow, ch *channel) {
 		if c.external == "" {
 			c.external = row.CIDANI
 		}
+	case ch.info.kind == kindLocal && cfg.ExtensionPattern.MatchString(ch.info.ext):
+		// An originate (click-to-call, call file) of Local/801@from-internal: it rings the
+		// employee's side first; the number it then dials shows in the Dial data.
+		c.originated = true
+		c.internal = ch.info.ext
 	default:
-		if ch.info.kind == kindPhone || (ch.info.kind == kindLocal && cfg.ExtensionPattern.MatchString(ch.info.ext)) {
+		if ch.info.kind == kindPhone {
 			c.internal = ch.info.ext
 		}
 		if row.Exten != "" && row.Exten != "s" {
@@ -667,10 +680,18 @@ func (c *call) bridgeExit(ch *channel, id string, holding bool, t time.Time) {
 }
 
 // peerJoined notes that a phone of another call (row's channel) entered the bridge of this
-// call's party, as the peer field of row says: the party now talks to that phone. The phone
-// is not added to this call's channels (its leaving is a row of the other call).
-func (c *call) peerJoined(cfg *Config, row *celbridge.CELRow) []celbridge.Event {
-	if !c.answered || c.party.ended || c.closed {
+// call's party, as the peer field of row says: the party now talks to that phone (conf: the
+// bridge is a conference room). The phone is not added to this call's channels (its leaving
+// is a row of the other call).
+func (c *call) peerJoined(cfg *Config, row *celbridge.CELRow, conf bool) []celbridge.Event {
+	switch {
+	case c.closed:
+		return nil
+	case conf && c.answered, !conf && !c.answered:
+		// A conference answers a waiting caller but takes nobody over; a basic bridge of
+		// another call reaches the caller only by a transfer after the answer.
+		return nil
+	case c.answered && c.party.ended:
 		return nil
 	}
 	pi := classify(row.ChanName, cfg.ExtensionPattern)

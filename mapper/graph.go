@@ -54,6 +54,8 @@ func (c *call) evaluate(cfg *Config, ref rowRef) []celbridge.Event {
 	switch {
 	case c.dir == dirOutgoing && c.answered && c.party != nil:
 		srcs = []*channel{c.party}
+	case c.dir == dirOutgoing && c.custLeg != nil:
+		srcs = []*channel{c.custLeg}
 	case c.dir == dirOutgoing:
 		for _, ch := range c.chans {
 			if ch.info.kind == kindTrunk && ch != c.origin && !ch.ended {
@@ -83,6 +85,11 @@ func (c *call) evaluate(cfg *Config, ref rowRef) []celbridge.Event {
 					return nil
 				}
 			}
+		}
+		if len(phones) == 0 && src == c.custLeg && contains(c.reach(src), c.origin) {
+			// A click-to-call answered by the customer: the employee's side may be a mobile
+			// (follow-me) rather than a phone.
+			return c.personConnected(cfg, c.internal, src, ref, "the called party ("+src.name+") was bridged with "+orUnknown(c.internal)+"'s click-to-call")
 		}
 		if len(phones) > 0 {
 			p := phones[0]

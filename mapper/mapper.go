@@ -107,7 +107,17 @@ func (m *Mapper) after(c *call) {
 	// linkedid belong to that other call (a transfer into a customer's call).
 	if c.followsParty(&m.cfg) && m.parties[c.party.uid] == nil {
 		m.parties[c.party.uid] = c
-		m.partyNames[c.party.name], c.partyName = c, c.party.name
+		if c.partyName != c.party.name {
+			if m.partyNames[c.partyName] == c {
+				delete(m.partyNames, c.partyName)
+			}
+			m.partyNames[c.party.name], c.partyName = c, c.party.name
+		}
+	}
+	// The caller of an incoming call is known by name from its start, for a phone of
+	// another call that joins it in a conference before anyone answered.
+	if c.partyName == "" && c.dir == dirIncoming && c.origin != nil && c.origin.info.kind == kindTrunk && !c.answered {
+		m.partyNames[c.origin.name], c.partyName = c, c.origin.name
 	}
 }
 
@@ -116,26 +126,26 @@ func (m *Mapper) after(c *call) {
 // which gives the party the older linkedid without a row of its own. The party's call learns
 // who it now talks to.
 func (m *Mapper) joinedParty(row *celbridge.CELRow, c *call) []celbridge.Event {
-	// Only a basic bridge (Dial, transfers, ParkedCall) connects the phone to the party and
-	// unifies linkedids; a parking lot (holding bridge) or a conference holds many calls that
-	// talk to nobody in particular.
-	if tech, _ := extraField(row.Extra, "bridge_technology"); tech == "holding_bridge" ||
-		strings.EqualFold(row.AppName, "ConfBridge") || strings.EqualFold(row.AppName, "MeetMe") {
+	// A parking lot (holding bridge) holds many calls that talk to nobody. In a conference
+	// the first phone to join a waiting caller answers it; later ones take nobody over.
+	if tech, _ := extraField(row.Extra, "bridge_technology"); tech == "holding_bridge" {
 		return nil
 	}
+	conf := isConference(row)
 	var evs []celbridge.Event
 	for p := range strings.SplitSeq(row.Peer, ",") {
 		name := strings.TrimSpace(p)
 		pc := m.partyNames[name]
-		if pc == nil || pc == c || pc.closed || pc.party.name != name {
+		if pc == nil || pc == c || pc.closed || pc.partyName != name {
 			continue
 		}
-		// The party moved to the joiner's linkedid only if that one is older; a phone of a
-		// newer call would have taken the party's linkedid, and its rows reach pc directly.
-		if !olderLinkedID(row.LinkedID, pc.linkedID) {
+		// In a basic bridge the party moved to the joiner's linkedid only if that one is
+		// older; a phone of a newer call would have taken the party's linkedid, and its rows
+		// reach pc directly.
+		if !conf && !olderLinkedID(row.LinkedID, pc.linkedID) {
 			continue
 		}
-		evs = append(evs, pc.peerJoined(&m.cfg, row)...)
+		evs = append(evs, pc.peerJoined(&m.cfg, row, conf)...)
 	}
 	return evs
 }
@@ -152,6 +162,9 @@ func olderLinkedID(a, b string) bool {
 }
 
 func splitID(id string) (epoch, counter int64, ok bool) {
+	if i := strings.LastIndexByte(id, '-'); i >= 0 {
+		id = id[i+1:] // asterisk.conf systemname: "pbx1-1795653134.45"
+	}
 	e, c, found := strings.Cut(id, ".")
 	ei, err1 := strconv.ParseInt(e, 10, 64)
 	ci, err2 := strconv.ParseInt(c, 10, 64)
