@@ -56,8 +56,8 @@ func dialPatternRegexp(p string) (*regexp.Regexp, error) {
 			b.WriteString(".*")
 		case ch == '[':
 			j := strings.IndexByte(p[i:], ']')
-			if j < 2 || strings.Trim(p[i+1:i+j], "0123456789-*#") != "" {
-				return nil, fmt.Errorf("match pattern %q: bad set at %q (write it like [1-5])", p, p[i:])
+			if j < 2 || !validSet(p[i+1:i+j]) {
+				return nil, fmt.Errorf("match pattern %q: %q is not a set of digits like [1-5] or [137]", p, p[i:min(len(p), i+max(j, 0)+1)])
 			}
 			b.WriteString("[" + p[i+1:i+j] + "]")
 			i += j
@@ -69,6 +69,23 @@ func dialPatternRegexp(p string) (*regexp.Regexp, error) {
 	}
 	b.WriteString("$")
 	return regexp.Compile(b.String())
+}
+
+// validSet reports whether s (a pattern set without its brackets) is digits and ascending
+// digit ranges: "137", "1-5", "0-37-9".
+func validSet(s string) bool {
+	for k := 0; k < len(s); k++ {
+		if s[k] < '0' || s[k] > '9' {
+			return false
+		}
+		if k+1 < len(s) && s[k+1] == '-' {
+			if k+2 >= len(s) || s[k+2] < s[k] || s[k+2] > '9' {
+				return false
+			}
+			k += 2
+		}
+	}
+	return s != ""
 }
 
 // stripOutbound removes the longest configured prefix that number starts with and whose

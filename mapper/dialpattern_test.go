@@ -16,6 +16,8 @@ func TestStripOutbound(t *testing.T) {
 		{[]string{"9|.", "99|00."}, "9912345", "912345"},        // 99 does not match: 9 does
 		{[]string{"0|[1-5]XX"}, "0112", "112"},
 		{[]string{"0|[1-5]XX"}, "0712", "0712"},
+		{[]string{"0|[137-9]X"}, "082", "82"},
+		{[]string{"0|[137-9]X"}, "052", "052"},
 		{[]string{"8|ZXXXXX!"}, "81234567", "1234567"},
 		{[]string{"8|NXX"}, "8123", "8123"},
 		{nil, "0671234567", "0671234567"},
@@ -36,7 +38,7 @@ func TestStripOutbound(t *testing.T) {
 }
 
 func TestParseOutboundPrefix_Errors(t *testing.T) {
-	for _, s := range []string{"", "x", "9|", "9|0XY", "9|[1-5", "9|[]", "|0X"} {
+	for _, s := range []string{"", "x", "9|", "9|0XY", "9|[1-5", "9|[]", "|0X", "9|0[9-0]X", "9|0[5-]X", "9|0[-5]X", "9|0[*]X"} {
 		if _, err := ParseOutboundPrefix(s); err == nil {
 			t.Errorf("ParseOutboundPrefix(%q) accepted", s)
 		}
