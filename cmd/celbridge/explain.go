@@ -44,7 +44,7 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	events := mapper.MapAll(a.cfg.MapperConfig(), rows)
 	fmt.Fprintf(stdout, "\nRequests to the CRM, each with the row and rule that decided it:\n")
 	if len(events) == 0 {
-		fmt.Fprintln(stdout, "  none: the call is internal (phone to phone; pbx.internal_calls = false) or has no call start in these rows")
+		fmt.Fprintf(stdout, "  none: no trunk leg or phone made it a call with the outside world (phone to phone with pbx.internal_calls = %v, a feature code, an originate that dialed nothing), or its start is not in these rows\n", a.cfg.PBX.InternalCalls)
 	}
 	states := a.deliveryStates(ctx, linkedid)
 	for _, e := range events {
