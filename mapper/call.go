@@ -328,6 +328,10 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 		case kindLocal:
 			evs = c.localStart(cfg, ch, ref)
 		}
+	case dirOutgoing:
+		if c.originated && !c.answered && ch.info.kind == kindTrunk {
+			c.custLeg = ch // outbound-route failover: the next trunk dials the customer
+		}
 	case dirUndecided, dirInternal:
 		if c.originated && !c.originAnswered {
 			// An originate rings the employee's side first (desk phones, follow-me, a
@@ -363,6 +367,9 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 			evs = c.receive(cfg, ref, c.internal, "outgoing call from "+orUnknown(c.internal)+" to "+orUnknown(c.external)+": the trunk leg "+ch.name+" was created")
 		case kindPhone:
 			c.reached = true
+			if c.originated && ch.info.ext == c.internal {
+				break // the employee's own device, rung after an early answer of the helper
+			}
 			if c.dir == dirUndecided && !c.originated && c.onlyLocals(ch) {
 				// Click-to-call (an AMI/API originate of Local/801@from-internal or the like):
 				// the originator is a Local helper that first rings the employee's own phone,

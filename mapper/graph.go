@@ -75,7 +75,7 @@ func (c *call) evaluate(cfg *Config, ref rowRef) []celbridge.Event {
 			switch {
 			case o.info.kind == kindPhone && (c.dir == dirOutgoing || o != c.origin):
 				phones = append(phones, o)
-			case o.info.kind == kindTrunk && c.dir == dirIncoming && o != c.origin && outside == nil:
+			case o.info.kind == kindTrunk && c.dir == dirIncoming && o != c.origin && !o.placeholder && outside == nil:
 				outside = o
 			}
 		}
@@ -86,7 +86,7 @@ func (c *call) evaluate(cfg *Config, ref rowRef) []celbridge.Event {
 				}
 			}
 		}
-		if len(phones) == 0 && src == c.custLeg && contains(c.reach(src), c.origin) {
+		if len(phones) == 0 && src == c.custLeg && src.bridge == c.origin.bridge {
 			// A click-to-call answered by the customer: the employee's side may be a mobile
 			// (follow-me) rather than a phone.
 			return c.personConnected(cfg, c.internal, src, ref, "the called party ("+src.name+") was bridged with "+orUnknown(c.internal)+"'s click-to-call")
