@@ -34,6 +34,7 @@ type channel struct {
 	bridge      string
 	holding     bool
 	ended       bool
+	hungUp      bool // HANGUP logged (CHAN_END may follow later)
 	placeholder bool
 	// pickedBy is the extension that picked this ringing channel up (PICKUP).
 	pickedBy string
@@ -163,6 +164,7 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 
 	switch et {
 	case evHangup:
+		ch.hungUp = true
 		h, err := parseHangup(row.Extra)
 		if err != nil {
 			warn = orWarn(warn, fmt.Errorf("HANGUP row of %s: %w", row.ChanName, err))
@@ -329,8 +331,10 @@ func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celb
 			evs = c.localStart(cfg, ch, ref)
 		}
 	case dirOutgoing:
-		if c.originated && !c.answered && ch.info.kind == kindTrunk {
-			c.custLeg = ch // outbound-route failover: the next trunk dials the customer
+		if c.originated && !c.answered && ch.info.kind == kindTrunk && (c.custLeg == nil || c.custLeg.hungUp || c.custLeg.ended) {
+			// Outbound-route failover: the first trunk failed, the next one dials the
+			// customer. (A follow-me mobile leg starting meanwhile is the employee's side.)
+			c.custLeg = ch
 		}
 	case dirUndecided, dirInternal:
 		if c.originated && !c.originAnswered {
