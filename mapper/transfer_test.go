@@ -1,6 +1,12 @@
 package mapper
 
+// Transfers across linkedids: a caller moved into an older call (the oldest linkedid wins in a
+// basic bridge), a phone of another call joining the caller's bridge, pickups and internal
+// calls around them. Rows are built from the shapes of the real captures (s07b, s07c) and
+// cel-semantics.md; each test states the flow it pins.
+
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,47 +121,6 @@ func TestTransfer_PickedUpInternalCallMovedIntoCustomersCall(t *testing.T) {
 	}
 }
 
-// TestClickToCallTwoDevices: click-to-call to an extension with two registered devices (desk
-// phone + softphone): the Local helper rings two PJSIP/801-… legs. The second leg is the same
-// employee, not an internal call.
-func TestClickToCallTwoDevices(t *testing.T) {
-	const l1, l2, ph, ph2, tr = "Local/801@from-internal-00000001;1", "Local/801@from-internal-00000001;2", "PJSIP/801-00000005", "PJSIP/801-00000006", "PJSIP/kyivstar-00000007"
-	var b rb
-	b.add(0, "CHAN_START", l1, "5.1", "5.1", "exten", "801", "context", "from-internal")
-	b.add(0, "CHAN_START", l2, "5.2", "5.1", "exten", "801", "context", "from-internal")
-	b.add(0, "CHAN_START", ph, "5.3", "5.1", "exten", "s", "context", "from-internal")
-	b.add(0, "CHAN_START", ph2, "5.5", "5.1", "exten", "s", "context", "from-internal")
-	b.add(3, "ANSWER", ph, "5.3", "5.1")
-	b.add(3, "HANGUP", ph2, "5.5", "5.1", "extra", `{"hangupcause":26,"hangupsource":"","dialstatus":""}`)
-	b.add(3, "CHAN_END", ph2, "5.5", "5.1")
-	b.add(3, "ANSWER", l2, "5.2", "5.1", "app", "Dial", "data", "PJSIP/801/sip:a&PJSIP/801/sip:b,15")
-	b.add(3, "BRIDGE_ENTER", ph, "5.3", "5.1", "extra", bridgeExtra("b1", false))
-	b.add(3, "BRIDGE_ENTER", l2, "5.2", "5.1", "extra", bridgeExtra("b1", false), "peer", ph)
-	b.add(3, "ANSWER", l1, "5.1", "5.1", "exten", "801", "context", "from-internal")
-	b.add(3, "CHAN_START", tr, "5.4", "5.1", "exten", "s", "context", "from-pstn")
-	b.add(10, "ANSWER", tr, "5.4", "5.1")
-	b.add(10, "BRIDGE_ENTER", tr, "5.4", "5.1", "extra", bridgeExtra("b2", false))
-	b.add(10, "BRIDGE_ENTER", l1, "5.1", "5.1", "context", "macro-dialout-trunk", "app", "Dial",
-		"data", "PJSIP/0670219424@kyivstar,300,Ttb(func-apply-sipheaders^s^1)", "extra", bridgeExtra("b2", false), "peer", tr)
-	for _, c := range [][2]string{{tr, "5.4"}, {l1, "5.1"}, {l2, "5.2"}, {ph, "5.3"}} {
-		b.add(40, "HANGUP", c[0], c[1], "5.1", "extra", hangupExtra(""))
-		b.add(40, "CHAN_END", c[0], c[1], "5.1")
-	}
-	b.add(40, "LINKEDID_END", ph, "5.3", "5.1")
-	var got []string
-	for _, e := range MapAll(DefaultConfig(), b.rows) {
-		got = append(got, brief(e))
-	}
-	want := []string{
-		"5.1 receivedTheCall 801 0670219424  0",
-		"5.1 answeredTheCall 801 0670219424  0",
-		"5.1 hangupTheCall   ANSWER 30",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("\n got %q\nwant %q", got, want)
-	}
-}
-
 // TestPickupOnUnsentInternalCall: an internal call (not sent, internal_calls = false) answered
 // by a PICKUP sends nothing (it once sent a lone answeredTheCall).
 func TestPickupOnUnsentInternalCall(t *testing.T) {
@@ -179,45 +144,6 @@ func TestPickupOnUnsentInternalCall(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("internal call with internal_calls=false sent %q", got)
-	}
-}
-
-// TestClickToCallFollowMe: click-to-call from an extension with follow-me on: the helper's ;2 side rings
-// Local/FMPR-801 first, before the phone; the call is still the employee's click-to-call.
-func TestClickToCallFollowMe(t *testing.T) {
-	const l1, l2, f1, f2, ph, tr = "Local/801@from-internal-00000001;1", "Local/801@from-internal-00000001;2",
-		"Local/FMPR-801@from-internal-00000002;1", "Local/FMPR-801@from-internal-00000002;2", "PJSIP/801-00000005", "PJSIP/kyivstar-00000007"
-	var b rb
-	b.add(0, "CHAN_START", l1, "5.1", "5.1", "exten", "801", "context", "from-internal")
-	b.add(0, "CHAN_START", l2, "5.2", "5.1", "exten", "801", "context", "from-internal")
-	b.add(0, "CHAN_START", f1, "5.6", "5.1", "exten", "FMPR-801", "context", "from-internal")
-	b.add(0, "CHAN_START", f2, "5.7", "5.1", "exten", "FMPR-801", "context", "from-internal")
-	b.add(0, "CHAN_START", ph, "5.3", "5.1", "exten", "s", "context", "from-internal")
-	b.add(3, "BRIDGE_ENTER", ph, "5.3", "5.1", "extra", bridgeExtra("b0", false))
-	b.add(3, "BRIDGE_ENTER", f2, "5.7", "5.1", "extra", bridgeExtra("b0", false), "peer", ph)
-	b.add(3, "BRIDGE_ENTER", f1, "5.6", "5.1", "extra", bridgeExtra("b1", false))
-	b.add(3, "BRIDGE_ENTER", l2, "5.2", "5.1", "extra", bridgeExtra("b1", false), "peer", f1)
-	b.add(3, "ANSWER", l1, "5.1", "5.1", "exten", "801", "context", "from-internal") // the employee's side answered
-	b.add(3, "CHAN_START", tr, "5.4", "5.1", "exten", "s", "context", "from-pstn")
-	b.add(10, "BRIDGE_ENTER", tr, "5.4", "5.1", "extra", bridgeExtra("b2", false))
-	b.add(10, "BRIDGE_ENTER", l1, "5.1", "5.1", "context", "macro-dialout-trunk", "app", "Dial",
-		"data", "PJSIP/0670219424@kyivstar,300,Ttb(func-apply-sipheaders^s^1)", "extra", bridgeExtra("b2", false), "peer", tr)
-	for _, c := range [][2]string{{tr, "5.4"}, {l1, "5.1"}, {l2, "5.2"}, {f1, "5.6"}, {f2, "5.7"}, {ph, "5.3"}} {
-		b.add(40, "HANGUP", c[0], c[1], "5.1", "extra", hangupExtra(""))
-		b.add(40, "CHAN_END", c[0], c[1], "5.1")
-	}
-	b.add(40, "LINKEDID_END", ph, "5.3", "5.1")
-	var got []string
-	for _, e := range MapAll(DefaultConfig(), b.rows) {
-		got = append(got, brief(e))
-	}
-	want := []string{
-		"5.1 receivedTheCall 801 0670219424  0",
-		"5.1 answeredTheCall 801 0670219424  0",
-		"5.1 hangupTheCall   ANSWER 30",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("\n got %q\nwant %q", got, want)
 	}
 }
 
@@ -328,4 +254,290 @@ func pickedUpMovedRows(end int) []celbridge.CELRow {
 	b.add(end, "LINKEDID_END", ph801, "2.1", "1.1")
 
 	return b.rows
+}
+
+// feedLive feeds rows with an Expire at each row's time (as the poller does every second) and
+// returns the events in brief form plus the mapper.
+func feedLive(cfg Config, rows []celbridge.CELRow) ([]string, *Mapper) {
+	m := New(cfg)
+	var out []string
+	for _, r := range rows {
+		evs, _ := m.Feed(r)
+		evs = append(evs, m.Expire(r.EventTime)...)
+		for _, e := range evs {
+			out = append(out, brief(e))
+		}
+	}
+	return out, m
+}
+
+// TestTransfer_InternalCallPhoneMovedClosesOnTime: an internal call (internal_calls = true)
+// whose phone moves into a customer's call closes at its LINKEDID_END: its phone is no
+// outside party, so its later rows are not followed and waiting for them would keep it open
+// until max_call_age (12 h late, the checkpoint held back).
+func TestTransfer_InternalCallPhoneMovedClosesOnTime(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.InternalCalls = true
+	got, m := feedLive(cfg, phoneMovedRows(3620))
+	if g := ofCall("2.1", got); len(g) == 0 || !strings.Contains(g[len(g)-1], "hangupTheCall") {
+		t.Errorf("internal call 2.1 has no hangupTheCall after all rows and Expire: %q", g)
+	}
+	if id, ok := m.OldestOpen(); ok {
+		t.Errorf("after the last row %d calls are still open, oldest first row %d (checkpoint held back)", m.OpenCalls(), id)
+	}
+	// Expire an hour later still does not close it (only max_call_age 12h would).
+	evs := m.Expire(t0.Add(3620*time.Second + time.Hour))
+	if m.OpenCalls() != 0 {
+		t.Errorf("an hour after the last row: %d calls open, events %v", m.OpenCalls(), evs)
+	}
+}
+
+// TestTransfer_PickedUpInternalCallClosesOnTime: the same with internal_calls = false and
+// the internal call answered by a PICKUP: nothing is sent, and it must not stay open either.
+func TestTransfer_PickedUpInternalCallClosesOnTime(t *testing.T) {
+	_, m := feedLive(DefaultConfig(), pickedUpMovedRows(3620))
+	m.Expire(t0.Add(3620*time.Second + time.Hour))
+	if id, ok := m.OldestOpen(); ok {
+		t.Errorf("an hour after the last row: %d calls open, oldest first row %d (want none: the checkpoint is held back)", m.OpenCalls(), id)
+	}
+}
+
+// TestTransfer_BackfillFollowsJoinedParty: a backfill reads past its range only the rows
+// Mapper.Wants (poller.Backfill); the BRIDGE_ENTER of the older call whose peer names the
+// open call's caller must be one of them, or the transfer to 803 is lost.
+func TestTransfer_BackfillFollowsJoinedParty(t *testing.T) {
+	rows := targetMovedRows()
+	cfg := DefaultConfig()
+	cfg.SendTransfers = true
+	var from, to int64
+	for _, r := range rows {
+		if r.LinkedID == "1.1" && from == 0 {
+			from = r.ID
+		}
+		if r.EventType == "BRIDGE_ENTER" && r.ChanName == trunk {
+			to = r.ID // the customer is answered by 801; the transfer comes after the range
+		}
+	}
+	m := New(cfg)
+	var got []string
+	for _, r := range rows {
+		if r.ID < from || (r.ID > to && !m.Wants(r)) {
+			continue
+		}
+		evs, _ := m.Feed(r)
+		for _, e := range append(evs, m.Expire(r.EventTime)...) {
+			got = append(got, brief(e))
+		}
+	}
+	want := []string{
+		"1.1 receivedTheCall 801 0670000001  0",
+		"1.1 answeredTheCall 801 0670000001  0",
+		"1.1 transferredTheCall 803   0",
+		"1.1 hangupTheCall   TRANSFER 68",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("backfill %d..%d:\n got %q\nwant %q", from, to, got, want)
+	}
+}
+
+// TestTransfer_SecondTransferInCallersBridge: 803, who joined the caller's bridge from the
+// older call 0.1, passes the caller on to 804 in the same bridge: transferredTheCall 804 too
+// (803's leaving is a row of the other call, so it must not stay "talking" to the caller).
+func TestTransfer_SecondTransferInCallersBridge(t *testing.T) {
+	const ph803, ph803c, ph804 = "PJSIP/803-00000009", "PJSIP/803-0000000c", "PJSIP/804-0000000d"
+	rows := targetMovedRows()
+	// cut the final hang-up (the rows at second 80) and continue.
+	var b rb
+	for _, r := range rows {
+		if r.EventTime.Before(t0.Add(80 * time.Second)) {
+			b.rows = append(b.rows, r)
+		}
+	}
+	// 803 consults 804 (new call 3.1) and completes the transfer: 804 is swapped into b1.
+	b.add(40, "CHAN_START", ph803c, "3.1", "3.1", "exten", "804", "context", "from-internal")
+	b.add(40, "CHAN_START", ph804, "3.2", "3.1", "exten", "s", "context", "from-internal")
+	b.add(42, "BRIDGE_ENTER", ph804, "3.2", "3.1", "extra", bridgeExtra("b3", false))
+	b.add(42, "BRIDGE_ENTER", ph803c, "3.1", "3.1", "extra", bridgeExtra("b3", false), "peer", ph804)
+	b.add(50, "BRIDGE_EXIT", ph804, "3.2", "3.1", "extra", bridgeExtra("b3", false))
+	b.add(50, "BRIDGE_EXIT", ph803, "0.2", "0.1", "extra", bridgeExtra("b1", false))
+	b.add(50, "BRIDGE_ENTER", ph804, "3.2", "0.1", "extra", bridgeExtra("b1", false), "peer", trunk)
+	b.add(50, "ATTENDEDTRANSFER", ph803, "0.2", "0.1", "extra", `{"bridge1_id":"b1","bridge2_id":"b3"}`)
+	b.add(50, "HANGUP", ph803, "0.2", "0.1", "extra", hangupExtra(""))
+	b.add(50, "CHAN_END", ph803, "0.2", "0.1")
+	b.add(50, "BRIDGE_EXIT", ph803c, "3.1", "3.1", "extra", bridgeExtra("b3", false))
+	b.add(50, "HANGUP", ph803c, "3.1", "3.1", "extra", hangupExtra(""))
+	b.add(50, "CHAN_END", ph803c, "3.1", "3.1")
+	b.add(50, "LINKEDID_END", ph803c, "3.1", "3.1")
+	b.add(80, "BRIDGE_EXIT", trunk, "1.1", "0.1", "extra", bridgeExtra("b1", false))
+	b.add(80, "HANGUP", trunk, "1.1", "0.1", "extra", hangupExtra("ANSWER"))
+	b.add(80, "CHAN_END", trunk, "1.1", "0.1")
+	b.add(80, "BRIDGE_EXIT", ph804, "3.2", "0.1", "extra", bridgeExtra("b1", false))
+	b.add(80, "HANGUP", ph804, "3.2", "0.1", "extra", hangupExtra(""))
+	b.add(80, "CHAN_END", ph804, "3.2", "0.1")
+	b.add(80, "LINKEDID_END", ph804, "3.2", "0.1")
+	for i := range b.rows {
+		b.rows[i].ID = int64(i + 1)
+	}
+	cfg := DefaultConfig()
+	cfg.SendTransfers = true
+	got, _ := replayLive(cfg, b.rows)
+	want := []string{
+		"1.1 receivedTheCall 801 0670000001  0",
+		"1.1 answeredTheCall 801 0670000001  0",
+		"1.1 transferredTheCall 803   0",
+		"1.1 transferredTheCall 804   0",
+		"1.1 hangupTheCall   TRANSFER 68",
+	}
+	if g := ofCall("1.1", got); strings.Join(g, "\n") != strings.Join(want, "\n") {
+		t.Errorf("\n got %q\nwant %q", g, want)
+	}
+}
+
+func TestOlderLinkedID(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"1795653110.43", "1795653134.45", true},
+		{"1795653134.45", "1795653110.43", false},
+		{"1795653134.45", "1795653134.100", true}, // not by string order: 45 < 100
+		{"1795653134.100", "1795653134.45", false},
+		{"1795653134.45", "1795653134.45", false},
+		{"abc", "abd", true}, // not Asterisk's form: string order
+	}
+	for _, tt := range tests {
+		if got := olderLinkedID(tt.a, tt.b); got != tt.want {
+			t.Errorf("olderLinkedID(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func briefAll(cfg Config, rows []celbridge.CELRow) []string {
+	var got []string
+	for _, e := range MapAll(cfg, rows) {
+		got = append(got, brief(e))
+	}
+	return got
+}
+
+// TestOlderLinkedID_SystemName: asterisk.conf systemname = pbx1 makes uniqueids
+// "pbx1-<epoch>.<counter>"; by string order counter 100 would come before 99.
+func TestOlderLinkedID_SystemName(t *testing.T) {
+	if !olderLinkedID("pbx1-1795653134.99", "pbx1-1795653134.100") {
+		t.Errorf("pbx1-1795653134.99 is older than pbx1-1795653134.100")
+	}
+	if olderLinkedID("pbx1-1795653134.100", "pbx1-1795653134.99") {
+		t.Errorf("pbx1-1795653134.100 is newer than pbx1-1795653134.99")
+	}
+}
+
+// TestTransfer_TargetMovedSystemName: the same with whole calls: internal call 801->803
+// (pbx1-…134.99) is older than the customer's call (pbx1-…134.100, same second); 801
+// attended-transfers the customer to 803, whose phone is swapped into the customer's bridge
+// (as in TestTransfer_TargetMovedIntoCallersBridge).
+func TestTransfer_TargetMovedSystemName(t *testing.T) {
+	rows := targetMovedRows()
+	ren := map[string]string{"0.1": "pbx1-1795653134.99", "0.2": "pbx1-1795653134.101", "1.1": "pbx1-1795653134.100", "1.2": "pbx1-1795653134.102"}
+	for i := range rows {
+		rows[i].UniqueID, rows[i].LinkedID = ren[rows[i].UniqueID], ren[rows[i].LinkedID]
+	}
+	cfg := DefaultConfig()
+	cfg.SendTransfers = true
+	got, _ := replayLive(cfg, rows)
+	g := ofCall("pbx1-1795653134.100", got)
+	if !strings.Contains(strings.Join(g, "\n"), "transferredTheCall 803") {
+		t.Errorf("transfer to 803 lost:\n%s", strings.Join(g, "\n"))
+	}
+}
+
+// TestPartyNamesMemory: thousands of unanswered incoming calls (IVR hang-ups) leave
+// nothing in the indexes, closed by LINKEDID_END or by Expire.
+func TestPartyNamesMemory(t *testing.T) {
+	var b rb
+	for i := 0; i < 2000; i++ {
+		lid := fmt.Sprintf("%d.%d", 1795650000+i, i)
+		name := fmt.Sprintf("PJSIP/kyivstar-%08x", i)
+		b.add(i, "CHAN_START", name, lid, lid, "exten", "0443334000", "context", "from-pstn", "cid", "0670000001")
+		b.add(i, "HANGUP", name, lid, lid, "extra", hangupExtra(""))
+		b.add(i, "CHAN_END", name, lid, lid)
+		if i%2 == 0 {
+			b.add(i, "LINKEDID_END", name, lid, lid)
+		}
+	}
+	_, m := replayLive(DefaultConfig(), b.rows)
+	if len(m.partyNames) != 0 || len(m.parties) != 0 || len(m.calls) != 0 {
+		t.Errorf("left: partyNames %d parties %d calls %d", len(m.partyNames), len(m.parties), len(m.calls))
+	}
+}
+
+// Check for (3): incoming call, follow-me of 801 to a mobile through Local helpers; the
+// mobile answers, the Local pairs are optimized away (LOCAL_OPTIMIZE swaps the trunk leg
+// into the caller's bridge). The trunk leg's CHAN_START is of the same linkedid and comes
+// first, so it is no placeholder: answered at the mobile's answer.
+func TestFollowMeMobileLocalsOptimized(t *testing.T) {
+	const f1, f2, m1, m2, mob = "Local/FMGL-801@from-internal-00000002;1", "Local/FMGL-801@from-internal-00000002;2",
+		"Local/0671234567@from-internal-00000003;1", "Local/0671234567@from-internal-00000003;2", "PJSIP/kyivstar-00000009"
+	var b rb
+	inbound(&b)
+	b.add(0, "CHAN_START", f1, "1.2", "1.1", "exten", "FMGL-801", "context", "from-internal")
+	b.add(0, "CHAN_START", f2, "1.3", "1.1", "exten", "FMGL-801", "context", "from-internal")
+	b.add(0, "CHAN_START", m1, "1.4", "1.1", "exten", "0671234567", "context", "from-internal")
+	b.add(0, "CHAN_START", m2, "1.5", "1.1", "exten", "0671234567", "context", "from-internal")
+	b.add(0, "CHAN_START", mob, "1.6", "1.1", "exten", "s", "context", "from-pstn")
+	b.add(5, "ANSWER", mob, "1.6", "1.1")
+	b.add(5, "BRIDGE_ENTER", mob, "1.6", "1.1", "extra", bridgeExtra("bm", false))
+	b.add(5, "BRIDGE_ENTER", m2, "1.5", "1.1", "extra", bridgeExtra("bm", false), "peer", mob)
+	b.add(5, "ANSWER", m1, "1.4", "1.1")
+	b.add(5, "BRIDGE_ENTER", m1, "1.4", "1.1", "extra", bridgeExtra("b0", false))
+	b.add(5, "BRIDGE_ENTER", f2, "1.3", "1.1", "extra", bridgeExtra("b0", false), "peer", m1)
+	b.add(5, "ANSWER", f1, "1.2", "1.1")
+	b.add(5, "ANSWER", trunk, "1.1", "1.1")
+	b.add(5, "BRIDGE_ENTER", f1, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(5, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", f1)
+	// optimization: both pairs go, the mobile leg ends up in the caller's bridge
+	b.add(5, "BRIDGE_EXIT", mob, "1.6", "1.1", "extra", bridgeExtra("bm", false))
+	b.add(5, "BRIDGE_EXIT", f1, "1.2", "1.1", "extra", bridgeExtra("b1", false))
+	b.add(5, "BRIDGE_ENTER", mob, "1.6", "1.1", "extra", bridgeExtra("b1", false), "peer", trunk)
+	end(&b, 35, [2]string{mob, "1.6"}, [2]string{m2, "1.5"}, [2]string{m1, "1.4"}, [2]string{f2, "1.3"}, [2]string{f1, "1.2"}, [2]string{trunk, "1.1"})
+	got, _ := replayLive(DefaultConfig(), b.rows)
+	want := []string{
+		"1.1 receivedTheCall 801 0670000001  0",
+		"1.1 answeredTheCall 801 0670000001  0",
+		"1.1 hangupTheCall   ANSWER 30",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("\n got %q\nwant %q", got, want)
+	}
+}
+
+// Check for (3): incoming call forwarded by the dialplan straight to a trunk (Dial on the
+// caller's channel, no Local), the caller entering the bridge first (empty peer) and the
+// outside leg second with peer = caller; and the usual order (callee first).
+func TestForwardDirectBothBridgeOrders(t *testing.T) {
+	const mob = "PJSIP/kyivstar-00000009"
+	for _, callerFirst := range []bool{false, true} {
+		var b rb
+		inbound(&b)
+		b.add(0, "APP_START", trunk, "1.1", "1.1", "context", "macro-dialout-trunk", "app", "Dial", "data", "PJSIP/0671234567@kyivstar,300")
+		b.add(0, "CHAN_START", mob, "1.6", "1.1", "exten", "s", "context", "from-pstn")
+		b.add(5, "ANSWER", mob, "1.6", "1.1")
+		b.add(5, "ANSWER", trunk, "1.1", "1.1")
+		if callerFirst {
+			b.add(5, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false))
+			b.add(5, "BRIDGE_ENTER", mob, "1.6", "1.1", "extra", bridgeExtra("b1", false), "peer", trunk)
+		} else {
+			b.add(5, "BRIDGE_ENTER", mob, "1.6", "1.1", "extra", bridgeExtra("b1", false))
+			b.add(5, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("b1", false), "peer", mob)
+		}
+		end(&b, 35, [2]string{mob, "1.6"}, [2]string{trunk, "1.1"})
+		got, _ := replayLive(DefaultConfig(), b.rows)
+		want := []string{
+			"1.1 receivedTheCall  0670000001  0",
+			"1.1 answeredTheCall  0670000001  0",
+			"1.1 hangupTheCall   ANSWER 30",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("callerFirst=%v:\n got %q\nwant %q", callerFirst, got, want)
+		}
+	}
 }
