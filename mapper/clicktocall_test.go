@@ -244,31 +244,7 @@ func c2cMobileRows(mobileFirst, answerOnMobile bool) []celbridge.CELRow {
 		desk()
 		mobile()
 	}
-	live := [][2]string{{tr, "5.4"}, {l1, "5.1"}, {l2, "5.2"}, {f1, "5.6"}, {f2, "5.7"}}
-	if answerOnMobile {
-		b.add(3, "ANSWER", mob, "5.10", "5.1")
-		b.add(3, "HANGUP", ph, "5.3", "5.1", "extra", `{"hangupcause":26,"hangupsource":"","dialstatus":""}`)
-		b.add(3, "CHAN_END", ph, "5.3", "5.1")
-		b.add(3, "BRIDGE_ENTER", mob, "5.10", "5.1", "extra", bridgeExtra("bm", false))
-		b.add(3, "BRIDGE_ENTER", m2, "5.9", "5.1", "extra", bridgeExtra("bm", false), "peer", mob)
-		b.add(3, "ANSWER", m1, "5.8", "5.1")
-		b.add(3, "BRIDGE_ENTER", m1, "5.8", "5.1", "extra", bridgeExtra("b0", false))
-		b.add(3, "BRIDGE_ENTER", f2, "5.7", "5.1", "extra", bridgeExtra("b0", false), "peer", m1)
-		live = append(live, [2]string{m1, "5.8"}, [2]string{m2, "5.9"}, [2]string{mob, "5.10"})
-	} else {
-		b.add(3, "ANSWER", ph, "5.3", "5.1")
-		b.add(3, "HANGUP", mob, "5.10", "5.1", "extra", `{"hangupcause":26,"hangupsource":"","dialstatus":""}`)
-		b.add(3, "CHAN_END", mob, "5.10", "5.1")
-		b.add(3, "HANGUP", m2, "5.9", "5.1", "extra", hangupExtra("CANCEL"))
-		b.add(3, "CHAN_END", m2, "5.9", "5.1")
-		b.add(3, "HANGUP", m1, "5.8", "5.1", "extra", hangupExtra(""))
-		b.add(3, "CHAN_END", m1, "5.8", "5.1")
-		b.add(3, "BRIDGE_ENTER", ph, "5.3", "5.1", "extra", bridgeExtra("b0", false))
-		b.add(3, "BRIDGE_ENTER", f2, "5.7", "5.1", "extra", bridgeExtra("b0", false), "peer", ph)
-		live = append(live, [2]string{ph, "5.3"})
-	}
-	b.add(3, "BRIDGE_ENTER", f1, "5.6", "5.1", "extra", bridgeExtra("b1", false))
-	b.add(3, "BRIDGE_ENTER", l2, "5.2", "5.1", "extra", bridgeExtra("b1", false), "peer", f1)
+	live := c2cFollowMeAnswer(&b, 3, answerOnMobile)
 	b.add(3, "ANSWER", l1, "5.1", "5.1", "exten", "801", "context", "from-internal")
 	b.add(3, "CHAN_START", tr, "5.4", "5.1", "exten", "s", "context", "from-pstn")
 	b.add(10, "ANSWER", tr, "5.4", "5.1")
@@ -281,6 +257,41 @@ func c2cMobileRows(mobileFirst, answerOnMobile bool) []celbridge.CELRow {
 	}
 	b.add(40, "LINKEDID_END", l1, "5.1", "5.1")
 	return b.rows
+}
+
+// c2cFollowMeAnswer adds, at second sec, 801 answering the click-to-call of c2cMobileRows
+// and c2cEarlyAnswerFollowMeRows on the desk phone or on the mobile (the other device's leg
+// is cancelled) and the follow-me helpers bridging it; it returns the channels still up.
+func c2cFollowMeAnswer(b *rb, sec int, answerOnMobile bool) [][2]string {
+	const l1, l2, f1, f2, ph, m1, m2, mob, tr = "Local/801@from-internal-00000001;1", "Local/801@from-internal-00000001;2",
+		"Local/FMGL-801@from-internal-00000002;1", "Local/FMGL-801@from-internal-00000002;2", "PJSIP/801-00000005",
+		"Local/0671234567@from-internal-00000003;1", "Local/0671234567@from-internal-00000003;2", "PJSIP/kyivstar-00000007", "PJSIP/kyivstar-00000008"
+	live := [][2]string{{tr, "5.4"}, {l1, "5.1"}, {l2, "5.2"}, {f1, "5.6"}, {f2, "5.7"}}
+	if answerOnMobile {
+		b.add(sec, "ANSWER", mob, "5.10", "5.1")
+		b.add(sec, "HANGUP", ph, "5.3", "5.1", "extra", `{"hangupcause":26,"hangupsource":"","dialstatus":""}`)
+		b.add(sec, "CHAN_END", ph, "5.3", "5.1")
+		b.add(sec, "BRIDGE_ENTER", mob, "5.10", "5.1", "extra", bridgeExtra("bm", false))
+		b.add(sec, "BRIDGE_ENTER", m2, "5.9", "5.1", "extra", bridgeExtra("bm", false), "peer", mob)
+		b.add(sec, "ANSWER", m1, "5.8", "5.1")
+		b.add(sec, "BRIDGE_ENTER", m1, "5.8", "5.1", "extra", bridgeExtra("b0", false))
+		b.add(sec, "BRIDGE_ENTER", f2, "5.7", "5.1", "extra", bridgeExtra("b0", false), "peer", m1)
+		live = append(live, [2]string{m1, "5.8"}, [2]string{m2, "5.9"}, [2]string{mob, "5.10"})
+	} else {
+		b.add(sec, "ANSWER", ph, "5.3", "5.1")
+		b.add(sec, "HANGUP", mob, "5.10", "5.1", "extra", `{"hangupcause":26,"hangupsource":"","dialstatus":""}`)
+		b.add(sec, "CHAN_END", mob, "5.10", "5.1")
+		b.add(sec, "HANGUP", m2, "5.9", "5.1", "extra", hangupExtra("CANCEL"))
+		b.add(sec, "CHAN_END", m2, "5.9", "5.1")
+		b.add(sec, "HANGUP", m1, "5.8", "5.1", "extra", hangupExtra(""))
+		b.add(sec, "CHAN_END", m1, "5.8", "5.1")
+		b.add(sec, "BRIDGE_ENTER", ph, "5.3", "5.1", "extra", bridgeExtra("b0", false))
+		b.add(sec, "BRIDGE_ENTER", f2, "5.7", "5.1", "extra", bridgeExtra("b0", false), "peer", ph)
+		live = append(live, [2]string{ph, "5.3"})
+	}
+	b.add(sec, "BRIDGE_ENTER", f1, "5.6", "5.1", "extra", bridgeExtra("b1", false))
+	b.add(sec, "BRIDGE_ENTER", l2, "5.2", "5.1", "extra", bridgeExtra("b1", false), "peer", f1)
+	return live
 }
 
 var c2cWant = []string{
@@ -462,31 +473,7 @@ func c2cEarlyAnswerFollowMeRows(answerOnMobile bool) []celbridge.CELRow {
 	b.add(4, "CHAN_START", m1, "5.8", "5.1", "exten", "0671234567", "context", "from-internal")
 	b.add(4, "CHAN_START", m2, "5.9", "5.1", "exten", "0671234567", "context", "from-internal")
 	b.add(4, "CHAN_START", mob, "5.10", "5.1", "exten", "s", "context", "from-pstn")
-	live := [][2]string{{tr, "5.4"}, {l1, "5.1"}, {l2, "5.2"}, {f1, "5.6"}, {f2, "5.7"}}
-	if answerOnMobile {
-		b.add(6, "ANSWER", mob, "5.10", "5.1")
-		b.add(6, "HANGUP", ph, "5.3", "5.1", "extra", `{"hangupcause":26,"hangupsource":"","dialstatus":""}`)
-		b.add(6, "CHAN_END", ph, "5.3", "5.1")
-		b.add(6, "BRIDGE_ENTER", mob, "5.10", "5.1", "extra", bridgeExtra("bm", false))
-		b.add(6, "BRIDGE_ENTER", m2, "5.9", "5.1", "extra", bridgeExtra("bm", false), "peer", mob)
-		b.add(6, "ANSWER", m1, "5.8", "5.1")
-		b.add(6, "BRIDGE_ENTER", m1, "5.8", "5.1", "extra", bridgeExtra("b0", false))
-		b.add(6, "BRIDGE_ENTER", f2, "5.7", "5.1", "extra", bridgeExtra("b0", false), "peer", m1)
-		live = append(live, [2]string{m1, "5.8"}, [2]string{m2, "5.9"}, [2]string{mob, "5.10"})
-	} else {
-		b.add(6, "ANSWER", ph, "5.3", "5.1")
-		b.add(6, "HANGUP", mob, "5.10", "5.1", "extra", `{"hangupcause":26,"hangupsource":"","dialstatus":""}`)
-		b.add(6, "CHAN_END", mob, "5.10", "5.1")
-		b.add(6, "HANGUP", m2, "5.9", "5.1", "extra", hangupExtra("CANCEL"))
-		b.add(6, "CHAN_END", m2, "5.9", "5.1")
-		b.add(6, "HANGUP", m1, "5.8", "5.1", "extra", hangupExtra(""))
-		b.add(6, "CHAN_END", m1, "5.8", "5.1")
-		b.add(6, "BRIDGE_ENTER", ph, "5.3", "5.1", "extra", bridgeExtra("b0", false))
-		b.add(6, "BRIDGE_ENTER", f2, "5.7", "5.1", "extra", bridgeExtra("b0", false), "peer", ph)
-		live = append(live, [2]string{ph, "5.3"})
-	}
-	b.add(6, "BRIDGE_ENTER", f1, "5.6", "5.1", "extra", bridgeExtra("b1", false))
-	b.add(6, "BRIDGE_ENTER", l2, "5.2", "5.1", "extra", bridgeExtra("b1", false), "peer", f1)
+	live := c2cFollowMeAnswer(&b, 6, answerOnMobile)
 	b.add(10, "ANSWER", tr, "5.4", "5.1")
 	b.add(10, "BRIDGE_ENTER", tr, "5.4", "5.1", "extra", bridgeExtra("b2", false))
 	b.add(10, "BRIDGE_ENTER", l1, "5.1", "5.1", "context", "macro-dialout-trunk", "app", "Dial",
