@@ -89,9 +89,7 @@ type call struct {
 	// pending is a ring burst held back for the ring-group decision (Config.Groups).
 	pending    []string
 	pendingRef rowRef
-	// heldSeen is the now of the first Expire that found the burst held (wall clock when live).
-	heldSeen time.Time
-	closed   bool
+	closed     bool
 	// lidEnd is the LINKEDID_END row that came while the external party was still up (the
 	// call goes on under another linkedid); movedTo is the linkedid its rows moved to.
 	lidEnd  rowRef
@@ -111,11 +109,7 @@ func newCall(cfg *Config, row *celbridge.CELRow) *call {
 		firstTime: row.EventTime,
 		lastTime:  row.EventTime,
 	}
-	if cfg.CallID == CallIDLinkedID {
-		c.callID = row.LinkedID
-	} else {
-		c.callID = celbridge.DigitsOnly(row.LinkedID)
-	}
+	c.callID = GeneralCallID(row.LinkedID, cfg.CallID)
 	return c
 }
 
@@ -629,7 +623,7 @@ func (c *call) resolvePending(cfg *Config) []celbridge.Event {
 			why = internal + "'s phone rang first (" + rang + " rang together; no [[pbx.groups]] group holds them all)"
 		}
 	}
-	c.pending, c.heldSeen = nil, time.Time{}
+	c.pending = nil
 	return c.receive(cfg, c.pendingRef, internal, why)
 }
 

@@ -8,11 +8,12 @@ import (
 	"github.com/celbridge/celbridge"
 )
 
-// TestBurstReleasedSoonAfterSeen: a phone of a configured ring group rings alone (a direct
-// call to 801, scenario 1). The mapper holds receivedTheCall for the ring-group decision, but
-// live, the screen pop must not wait for eventtime's next second: Expire releases the burst
-// burstWait after it first saw it.
-func TestBurstReleasedSoonAfterSeen(t *testing.T) {
+// TestBurstReleasedAtNextSecond: a phone of a configured ring group rings alone (a direct
+// call to 801, scenario 1). The mapper holds receivedTheCall for the ring-group decision until
+// the CEL clock shows the next second (every leg of a Dial is created within the same
+// moment), and Deadline tells the poller when that is, so that a quiet line still gets its
+// screen pop.
+func TestBurstReleasedAtNextSecond(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Groups = []Group{{Number: "600", Members: []string{"801", "802", "803"}}}
 	m := New(cfg)
@@ -22,23 +23,22 @@ func TestBurstReleasedSoonAfterSeen(t *testing.T) {
 			t.Fatalf("row %d decided %v before the burst could be complete", r.ID, evs)
 		}
 	}
-	now := rows[1].EventTime.Add(10 * time.Millisecond) // live: the poll ends just after the rows
-	if evs := m.Expire(now); len(evs) != 0 || !m.Held() {
-		t.Fatalf("first Expire: events %v, held %v; want nothing yet and the burst held", evs, m.Held())
+	next := rows[1].EventTime.Add(time.Second)
+	if at, ok := m.Deadline(); !ok || !at.Equal(next) {
+		t.Fatalf("Deadline = %v, %v; want %v (the burst's next second)", at, ok, next)
 	}
-	if evs := m.Expire(now.Add(burstWait - time.Millisecond)); len(evs) != 0 {
-		t.Fatalf("Expire before burstWait released %v", evs)
+	if evs := m.Expire(next.Add(-time.Millisecond)); len(evs) != 0 {
+		t.Fatalf("Expire within the burst's second released %v", evs)
 	}
-	evs := m.Expire(now.Add(burstWait))
-	if len(evs) != 1 || evs[0].RequestType != celbridge.Received || evs[0].InternalNumber != "801" || m.Held() {
-		t.Fatalf("Expire after burstWait = %v (held %v), want receivedTheCall for 801", evs, m.Held())
+	evs := m.Expire(next)
+	if len(evs) != 1 || evs[0].RequestType != celbridge.Received || evs[0].InternalNumber != "801" || evs[0].CELID != rows[1].ID {
+		t.Fatalf("Expire at the next second = %v, want receivedTheCall for 801 decided by row %d", evs, rows[1].ID)
 	}
 }
 
-// TestBurstHeldDespiteClockSkew: the first Expire that sees a burst may come more than a
-// second after the rows' eventtime (celbridge's clock ahead of the PBX's, a late poll); the
-// burst still waits burstWait for the rest of the group's legs.
-func TestBurstHeldDespiteClockSkew(t *testing.T) {
+// TestBurstHeldWithinItsSecond: an Expire within the burst's own second (a poll that ended
+// between two legs of a ring group) does not cut the burst: the group is still named.
+func TestBurstHeldWithinItsSecond(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Groups = []Group{{Number: "600", Members: []string{"801", "802", "803"}}}
 	rows := loadRows(t, filepath.Join("testdata", "s04-group-answered", "input.json"))
@@ -48,7 +48,7 @@ func TestBurstHeldDespiteClockSkew(t *testing.T) {
 		e, _ := m.Feed(r)
 		evs = append(evs, e...)
 		if i == 1 { // a poll ends after the trunk's and 801's CHAN_START
-			evs = append(evs, m.Expire(r.EventTime.Add(1500*time.Millisecond))...)
+			evs = append(evs, m.Expire(r.EventTime.Add(999*time.Millisecond))...)
 		}
 	}
 	evs = append(evs, m.Flush()...)
@@ -71,7 +71,7 @@ func TestTwoDevicesOneExtension(t *testing.T) {
 		m.Feed(r)
 	}
 	m.Expire(t0)
-	evs := m.Expire(t0.Add(burstWait))
+	evs := m.Expire(t0.Add(burstSettle))
 	if len(evs) != 1 || evs[0].InternalNumber != "801" {
 		t.Fatalf("got %+v, want receivedTheCall for 801", evs)
 	}

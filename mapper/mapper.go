@@ -28,9 +28,13 @@ type Mapper struct {
 	// partyNames indexes the same calls by the party's channel name, for a BRIDGE_ENTER of
 	// another call whose peer field names the party.
 	partyNames map[string]*call
-	// pending lists calls holding back a ring burst for the ring-group decision; a row of any
-	// other call, Expire or Flush releases it.
+	// pending lists calls holding back a ring burst for the ring-group decision; the CEL clock
+	// reaching the next second, the call's own next row, or Flush releases it.
 	pending []*call
+	// clock is CEL time (clock.go); held is a row waiting for a neighbour to confirm its
+	// eventtime.
+	clock time.Time
+	held  *heldRow
 }
 
 // New returns a Mapper for cfg; zero fields of cfg take DefaultConfig's values.
@@ -48,7 +52,15 @@ func (m *Mapper) Feed(row celbridge.CELRow) (events []celbridge.Event, warn erro
 			events, warn = nil, fmt.Errorf("%s row: internal error (row skipped): %v", safeType(row.EventType), r)
 		}
 	}()
-	return m.feed(&row)
+	return m.admit(row, false)
+}
+
+// Skip gives the mapper the time of a row the caller read but does not feed (a backfill past
+// its range, for rows of calls it does not follow): the clock moves as if the row were fed,
+// so calls without LINKEDID_END still close. It returns the events that became due.
+func (m *Mapper) Skip(row celbridge.CELRow) []celbridge.Event {
+	evs, _ := m.admit(row, true)
+	return evs
 }
 
 func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
@@ -171,68 +183,33 @@ func splitID(id string) (epoch, counter int64, ok bool) {
 	return ei, ci, found && err1 == nil && err2 == nil
 }
 
-// burstWait is how long a held ring burst waits after the first Expire that saw it. A Dial
-// creates all legs of a ring-all group within milliseconds, so they are in the rows by then.
-// Live, Expire runs at the end of every poll with the wall clock, and Held makes the poller
-// poll again that soon: the screen pop is late by burstWait, not by a poll interval. In a
-// backfill or a row-by-row replay, Expire runs with the rows' own time, whole seconds, so the
-// burst is released at the next row of another second. Rows of other calls do not release a
-// burst (calls interleave); the call's own next row does.
-const burstWait = 50 * time.Millisecond
-
-// releasePending decides the held ring bursts that Expire first saw at least burstWait before
-// now (every burst when now is zero).
-func (m *Mapper) releasePending(now time.Time) []celbridge.Event {
+// Expire tells the mapper that CEL time is now now although no row came (the poller's
+// estimate on a quiet line, see poller's celClock): it decides what is due by then (held ring
+// bursts, calls whose channels all ended end_grace ago, calls older than max_call_age) and
+// returns those events. A now at or before the mapper's clock changes nothing: the rows have
+// already decided. A row held for its odd eventtime is confirmed when now agrees with it.
+func (m *Mapper) Expire(now time.Time) []celbridge.Event {
 	var evs []celbridge.Event
-	keep := m.pending[:0]
-	for _, c := range m.pending {
-		if c.pending != nil && !now.IsZero() {
-			if c.heldSeen.IsZero() || now.Before(c.heldSeen) {
-				c.heldSeen = now
-			}
-			if now.Sub(c.heldSeen) < burstWait {
-				keep = append(keep, c)
-				continue
-			}
-		}
-		evs = append(evs, c.resolvePending(&m.cfg)...)
+	if h := m.held; h != nil && now.After(minEventTime) && near(now, h.row.EventTime) {
+		m.held = nil
+		evs, _ = m.release(h, true)
 	}
-	clear(m.pending[len(keep):])
-	m.pending = keep
+	if now.After(m.clock) && !m.clock.IsZero() {
+		evs = append(evs, m.advance(now)...)
+	}
 	return evs
 }
 
-// Held reports whether a ring burst waits for its ring-group decision: Expire releases it
-// burstWait after it first saw it, so the poller should call Expire again that soon.
-func (m *Mapper) Held() bool { return len(m.pending) > 0 }
-
-// Expire closes calls whose channels all ended and whose last row is older than EndGrace at
-// now, and calls older than MaxCallAge, and returns their events (hangupTheCall, preceded by
-// receivedTheCall for a call that never reached anyone). It also releases ring bursts held
-// for the ring-group decision once burstHold has passed, so it should be called after every
-// batch of rows.
-func (m *Mapper) Expire(now time.Time) []celbridge.Event {
-	evs := m.releasePending(now)
-	var done []*call
-	for _, c := range m.calls {
-		switch {
-		case c.allEnded() && !now.Before(c.lastTime.Add(m.cfg.EndGrace)):
-			c.closeHow = "no LINKEDID_END: every channel had ended and end_grace " + m.cfg.EndGrace.String() + " passed"
-		case c.lidEnd.id != 0 && !c.partyLeft.IsZero() && !now.Before(c.lastTime.Add(m.cfg.EndGrace)):
-			c.closeHow = fmt.Sprintf("LINKEDID_END at row %d, then the caller hung up and end_grace %s passed without its CHAN_END", c.lidEnd.id, m.cfg.EndGrace)
-		case !c.firstTime.IsZero() && now.Sub(c.firstTime) > m.cfg.MaxCallAge:
-			c.closeHow = "open longer than max_call_age " + m.cfg.MaxCallAge.String() + ": closed with what is known"
-		default:
-			continue
-		}
-		done = append(done, c)
-	}
-	return append(evs, m.closeAll(done)...)
-}
-
-// Flush closes every open call with what is known (end of a backfill).
+// Flush closes every open call with what is known (end of a backfill or a test), after
+// feeding a row still held for its eventtime (with its own time only if the clock was never
+// set, since then nothing contradicts it).
 func (m *Mapper) Flush() []celbridge.Event {
-	evs := m.releasePending(time.Time{})
+	var evs []celbridge.Event
+	if h := m.held; h != nil {
+		m.held = nil
+		evs, _ = m.release(h, m.clock.IsZero())
+	}
+	evs = append(evs, m.releaseBursts(maxTime)...)
 	done := make([]*call, 0, len(m.calls))
 	for _, c := range m.calls {
 		c.closeHow = "still open at the end of the rows (flush): closed with what is known"
@@ -240,6 +217,9 @@ func (m *Mapper) Flush() []celbridge.Event {
 	}
 	return append(evs, m.closeAll(done)...)
 }
+
+// maxTime is later than any eventtime.
+var maxTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // closeAll closes calls in the order they started.
 func (m *Mapper) closeAll(done []*call) []celbridge.Event {
@@ -264,6 +244,9 @@ func compareInt(a, b int64) int {
 
 // OldestOpen returns the smallest first CEL id of any open call (for the checkpoint).
 func (m *Mapper) OldestOpen() (id int64, ok bool) {
+	if m.held != nil && !m.held.timeOnly {
+		id, ok = m.held.row.ID, true
+	}
 	for _, c := range m.calls {
 		if !ok || c.firstID < id {
 			id, ok = c.firstID, true

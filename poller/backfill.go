@@ -3,7 +3,6 @@ package poller
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/celbridge/celbridge"
 )
@@ -13,10 +12,11 @@ type RangeSource interface {
 	ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error)
 }
 
-// BackfillMapper is the mapper as Backfill uses it.
+// BackfillMapper is the mapper as Backfill uses it: Skip gives it the time of a row past the
+// range that belongs to no open call.
 type BackfillMapper interface {
 	Feed(row celbridge.CELRow) ([]celbridge.Event, error)
-	Expire(now time.Time) []celbridge.Event
+	Skip(row celbridge.CELRow) []celbridge.Event
 	OpenCalls() int
 	Wants(row celbridge.CELRow) bool
 }
@@ -40,15 +40,6 @@ type Backfill struct {
 	// Routine, when set, marks mapper warnings that are expected (rows of calls that started
 	// before the range); Warn is not told about those.
 	Routine func(error) bool
-	// Now is the wall clock (default time.Now).
-	Now func() time.Time
-}
-
-func (b *Backfill) now() time.Time {
-	if b.Now != nil {
-		return b.Now()
-	}
-	return time.Now()
 }
 
 // Run reads the range and emits every event. It returns the number of rows read.
@@ -67,19 +58,17 @@ func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
 			return rows, fmt.Errorf("read cel after id %d: %w", after, err)
 		}
 		var events []celbridge.Event
-		var last time.Time
 		done := len(batch) < limit
 		for _, r := range batch {
 			after = r.ID
-			if r.EventTime.After(last) {
-				last = r.EventTime // the data's clock: ends calls without LINKEDID_END
-			}
 			if r.ID > b.ToID {
 				if b.Mapper.OpenCalls() == 0 {
 					done = true
 					break
 				}
 				if !b.Mapper.Wants(r) {
+					// Its time still counts: it ends calls without LINKEDID_END.
+					events = append(events, b.Mapper.Skip(r)...)
 					continue
 				}
 			}
@@ -90,15 +79,8 @@ func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
 			}
 			events = append(events, ev...)
 		}
-		if !last.IsZero() {
-			events = append(events, b.Mapper.Expire(last)...)
-		}
-		if done {
-			// Calls still open at the end of the table may be in progress: close only those
-			// that really ended (Expire by the wall clock); the live poller sends the rest. A
-			// Flush here sent a wrong early hangupTheCall for a call in progress.
-			events = append(events, b.Mapper.Expire(b.now())...)
-		}
+		// Calls still open at the end of the table may be in progress: they are left to the
+		// live poller (a Flush here sent a wrong early hangupTheCall for a call in progress).
 		if err := b.Emit(ctx, events); err != nil {
 			return rows, err
 		}

@@ -112,9 +112,17 @@ type gapRig struct {
 	now   time.Time
 }
 
-func newGapRig(t *testing.T) *gapRig {
+func newGapRig(t *testing.T) *gapRig { return newGapRigAt(t, 0) }
+
+// clockErrors are how far this host's clock is from the rows' eventtime in the gap tests: in
+// step, a mysql.timezone 3 hours off either way (or a PBX clock that is wrong): a gap is timed
+// on this host's clock from the moment it was first missed, whatever the rows' dates.
+var clockErrors = []time.Duration{0, 3 * time.Hour, -3 * time.Hour}
+
+// newGapRigAt is newGapRig with the host's clock off the rows' eventtime by off.
+func newGapRigAt(t *testing.T, off time.Duration) *gapRig {
 	t.Helper()
-	r := &gapRig{db: testdb.New(t), log: &lockedBuffer{}, now: rigStart}
+	r := &gapRig{db: testdb.New(t), log: &lockedBuffer{}, now: rigStart.Add(off)}
 	var err error
 	if r.src, err = poller.OpenMySQL(t.Context(), r.db.ReaderDSN, "cel", time.UTC); err != nil {
 		t.Fatal(err)
@@ -207,7 +215,13 @@ func (r *gapRig) openGap(t *testing.T, x, y []celbridge.CELRow) *sqlx.Tx {
 // cursor when they commit and the call is never sent.
 func TestPoller_LateRowFillsGap(t *testing.T) {
 	x, y := capture(t)
-	r := newGapRig(t)
+	for _, off := range clockErrors {
+		t.Run("clock"+off.String(), func(t *testing.T) { lateRowFillsGap(t, x, y, off) })
+	}
+}
+
+func lateRowFillsGap(t *testing.T, x, y []celbridge.CELRow, off time.Duration) {
+	r := newGapRigAt(t, off)
 	p := r.poller()
 	tick(t, p) // first start on an empty table: cursor 0
 
@@ -326,8 +340,18 @@ func TestPoller_LateRowMidCall(t *testing.T) {
 		x[i].ID = int64(i + 1)
 	}
 	for _, late := range []int{0, 1, 5} {
-		t.Run(x[late].EventType+"_"+x[late].ChanName, func(t *testing.T) {
-			r := newGapRig(t)
+		for _, off := range clockErrors {
+			t.Run(x[late].EventType+"_"+x[late].ChanName+"/clock"+off.String(), func(t *testing.T) {
+				lateRowMidCall(t, x, late, off)
+			})
+		}
+	}
+}
+
+func lateRowMidCall(t *testing.T, x []celbridge.CELRow, late int, off time.Duration) {
+	{
+		{
+			r := newGapRigAt(t, off)
 			p := r.poller()
 			tick(t, p)
 			txA, err := r.db.Admin.BeginTxx(t.Context(), nil)
@@ -355,7 +379,7 @@ func TestPoller_LateRowMidCall(t *testing.T) {
 			if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
 				t.Errorf("row %d (%s) committed late (-want +got):\n%s", late+1, x[late].EventType, d)
 			}
-		})
+		}
 	}
 }
 
@@ -385,10 +409,13 @@ func TestPoller_SpacedIDs(t *testing.T) {
 	}
 }
 
-// TestPoller_OldGapFreshProcess: `once` from cron is a new process each time. A gap in rows
-// written long ago (a rolled-back insert an hour before this run) must not stop it: the
-// hold-back is for rows at the live edge only, and an old gap is given up in the same poll.
-// Without dating the gap by its rows, every run held at the gap and read nothing after it.
+// TestPoller_OldGapFreshProcess: `once` from cron is a new process each time. A permanent
+// gap (a rolled-back insert) in rows that are old by this host's clock, or that look old
+// because mysql.timezone is hours off, is timed from the moment this host first missed it,
+// and that moment is kept in the store: the first run holds the rows after the gap, the next
+// run (a minute later) feeds them and gives the gap up. Without the store's record every run
+// was a first sight and held at the gap for ever; dating the gap by its rows instead gave it
+// up at once, which loses a row that commits a moment late when the zone is off.
 func TestPoller_OldGapFreshProcess(t *testing.T) {
 	x, y := capture(t)
 	rows := append(append([]celbridge.CELRow(nil), x...), y...)
@@ -398,18 +425,26 @@ func TestPoller_OldGapFreshProcess(t *testing.T) {
 			rows[i].ID++ // the id after call x was rolled back
 		}
 	}
-	r := newGapRig(t)
-	tick(t, r.poller()) // first start: empty table, cursor 0
-	r.db.Insert(t, rows...)
-	r.now = r.now.Add(time.Hour)
-	tick(t, r.poller()) // one `once` run, an hour later
-	if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
-		t.Errorf("call x (-want +got):\n%s", d)
-	}
-	if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
-		t.Errorf("call y after the old gap (-want +got):\n%s", d)
-	}
-	if cursor, _, _ := r.store.Checkpoint(t.Context()); cursor != rows[len(rows)-1].ID {
-		t.Errorf("checkpoint = %d, want %d: the old gap must not pin it", cursor, rows[len(rows)-1].ID)
+	for _, off := range []time.Duration{time.Hour, 3 * time.Hour, -3 * time.Hour} {
+		t.Run("clock"+off.String(), func(t *testing.T) {
+			r := newGapRigAt(t, off)
+			tick(t, r.poller()) // first start: empty table, cursor 0
+			r.db.Insert(t, rows...)
+			tick(t, r.poller()) // one `once` run
+			if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
+				t.Errorf("call x (-want +got):\n%s", d)
+			}
+			r.now = r.now.Add(time.Minute)
+			tick(t, r.poller()) // the next run, a new process
+			if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
+				t.Errorf("call y after the gap (-want +got):\n%s", d)
+			}
+			if cursor := r.checkpoint(t); cursor != rows[len(rows)-1].ID {
+				t.Errorf("checkpoint = %d, want %d: the given-up gap must not pin it", cursor, rows[len(rows)-1].ID)
+			}
+			if !strings.Contains(r.log.String(), "waited=1m0s") {
+				t.Errorf("the log does not say the gap was waited for a minute:\n%s", r.log)
+			}
+		})
 	}
 }

@@ -27,15 +27,17 @@ type Store interface {
 	Commit(ctx context.Context, cursor int64, events []celbridge.Event) (added int, err error)
 }
 
-// Mapper rebuilds calls from rows. *mapper.Mapper implements it.
+// Mapper rebuilds calls from rows, on CEL time. *mapper.Mapper implements it.
 type Mapper interface {
 	Feed(row celbridge.CELRow) ([]celbridge.Event, error)
+	// Expire moves the mapper's clock to the poller's estimate of CEL time (celClock) when no
+	// row did; Clock is the mapper's clock and Deadline the CEL time at which Expire next
+	// decides something.
 	Expire(now time.Time) []celbridge.Event
+	Clock() time.Time
+	Deadline() (at time.Time, ok bool)
 	OldestOpen() (id int64, ok bool)
 	OpenCalls() int
-	// Held reports whether a screen pop waits for a decision that the next Expire, a few
-	// tens of milliseconds later, makes (a ring burst and its ring group).
-	Held() bool
 }
 
 // maxTrackedGap is the widest run of missing ids the poller waits for. A wider hole (an
@@ -62,7 +64,9 @@ type Poller struct {
 
 	started bool
 	high    int64               // highest CEL id fed to the mapper
-	gaps    map[int64]time.Time // missing ids below high, with when they were first missed
+	gaps    map[int64]time.Time // missing ids below high, with when this host first missed them
+	saved   string              // gaps as last saved in the store (gaps.go)
+	clock   celClock            // host time <-> CEL time
 	pending []celbridge.Event   // events whose commit failed; committed before anything else
 	cursor  int64               // last committed cursor
 
@@ -89,10 +93,10 @@ func (p *Poller) Run(ctx context.Context, s Schedule) error {
 	var lastErr string
 	var lastLogged time.Time
 	for {
-		began := time.Now()
+		began := p.now()
 		err := p.Tick(ctx)
 		if p.OnTick != nil && ctx.Err() == nil {
-			p.OnTick(time.Since(began), err)
+			p.OnTick(p.now().Sub(began), err)
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -114,16 +118,19 @@ func (p *Poller) Run(ctx context.Context, s Schedule) error {
 	}
 }
 
-// heldRecheck is how soon the poller polls again while the mapper holds a ring burst for its
-// ring-group decision (the mapper releases it 50 ms after first seeing it).
-const heldRecheck = 50 * time.Millisecond
+// minWake is the shortest wait before a poll that the mapper's Deadline asks for.
+const minWake = 10 * time.Millisecond
 
-// untilNext is the wait before the next poll: the schedule's, or heldRecheck while the mapper
-// holds a screen pop back.
+// untilNext is the wait before the next poll: the schedule's, or less when the mapper has
+// something to decide on CEL time before then (a held ring burst, a call to close) and no
+// row may come to tell it the time.
 func (p *Poller) untilNext(s Schedule) time.Duration {
-	d := time.Until(s.Next(time.Now()))
-	if p.Mapper.Held() {
-		d = min(d, heldRecheck)
+	now := p.now()
+	d := s.Next(now).Sub(now)
+	if at, ok := p.Mapper.Deadline(); ok {
+		if h, ok := p.clock.host(at); ok {
+			d = min(d, max(h.Sub(now), minWake))
+		}
 	}
 	return d
 }
@@ -151,21 +158,26 @@ func (p *Poller) Tick(ctx context.Context) error {
 		}
 		var events []celbridge.Event
 		held := false
+		clockBefore := p.Mapper.Clock()
+		newest := newestTime(rows)
 		for _, r := range rows {
 			if r.ID <= p.high {
 				continue
 			}
-			if p.holdBack(r, seenBefore) {
+			if p.holdBack(r, newest, seenBefore) {
 				held = true
 				break
 			}
-			p.noteGap(p.high+1, r.ID-1, p.missedSince(r))
+			p.noteGap(p.high+1, r.ID-1)
 			p.high = r.ID
 			events = append(events, p.feed(r)...)
 		}
+		if c := p.Mapper.Clock(); c.After(clockBefore) {
+			p.clock.observe(p.now(), c)
+		}
 		if held || len(rows) < p.batchSize() {
 			p.giveUpGaps()
-			events = append(events, p.Mapper.Expire(p.now())...)
+			events = append(events, p.expire()...)
 			if err := p.commit(ctx, events); err != nil {
 				return err
 			}
@@ -199,7 +211,9 @@ func (p *Poller) start(ctx context.Context) error {
 		p.logger().Info("first start: beginning at the newest CEL row; use backfill to send older calls", "cursor", cursor)
 	}
 	p.high, p.cursor, p.started = cursor, cursor, true
-	p.gaps = map[int64]time.Time{}
+	if err := p.loadGaps(ctx, cursor); err != nil {
+		return err
+	}
 	p.stats.Cursor.Store(cursor)
 	p.stats.High.Store(cursor)
 	return nil
@@ -244,66 +258,12 @@ func (p *Poller) fillGaps(ctx context.Context) error {
 	return p.commit(ctx, events)
 }
 
-// holdBack reports whether to stop before row next, leaving it and the rows after it to the
-// next poll: ids are missing before it, this poll is the first to see it, and it is recent
-// (written less than GapTimeout ago). A row committed a moment late by a concurrent
-// transaction is then fed in id order, which the mapper needs to rebuild its call (fed after
-// the rows that follow it, a late CHAN_START loses its call). The next poll feeds the rows it
-// had seen whatever is still missing; the gap is then waited for up to GapTimeout and filled
-// late if it comes. Cost: rows after a new gap at the live edge wait one poll. Old rows (a
-// backlog, a fresh `once` process) are not held: no transaction stays open that long.
-func (p *Poller) holdBack(next celbridge.CELRow, seenBefore int64) bool {
-	missing := next.ID - p.high - 1
-	return missing > 0 && missing <= maxTrackedGap && next.ID > seenBefore &&
-		p.now().Sub(p.missedSince(next)) < p.gapTimeout()
-}
-
-// missedSince dates a gap found just before row next: the row's own time when it is in the
-// past (a gap in old rows is as old as they are, and is given up in the same poll), else now.
-func (p *Poller) missedSince(next celbridge.CELRow) time.Time {
-	now := p.now()
-	if t := next.EventTime; !t.IsZero() && t.Before(now) {
-		return t
-	}
-	return now
-}
-
-// noteGap records the ids from..to as missing since the time given.
-func (p *Poller) noteGap(from, to int64, since time.Time) {
-	if from > to {
-		return
-	}
-	if to-from+1 > maxTrackedGap {
-		p.stats.GapsGivenUp.Add(1)
-		p.logger().Warn("CEL ids jump; not waiting for so many missing rows", "from", from, "to", to)
-		return
-	}
-	for id := from; id <= to; id++ {
-		p.gaps[id] = since
-	}
-}
-
-// giveUpGaps forgets ids missing for longer than GapTimeout: a rolled-back insert never fills.
-func (p *Poller) giveUpGaps() {
-	var given []int64
-	for id, seen := range p.gaps {
-		if p.now().Sub(seen) >= p.gapTimeout() {
-			given = append(given, id)
-			delete(p.gaps, id)
-		}
-	}
-	if len(given) > 0 {
-		slices.Sort(given)
-		p.stats.GapsGivenUp.Add(int64(len(given)))
-		p.logger().Warn("gave up waiting for missing CEL ids", "count", len(given), "first", given[0], "last", given[len(given)-1], "waited", p.gapTimeout())
-	}
-}
-
 // commit stores events (and any left from a failed commit) with the current restart point.
 func (p *Poller) commit(ctx context.Context, events []celbridge.Event) error {
 	p.pending = append(p.pending, events...)
 	cursor := p.restartPoint()
 	if len(p.pending) == 0 && cursor == p.cursor {
+		p.saveGaps(ctx)
 		return nil
 	}
 	added, err := p.Store.Commit(ctx, cursor, p.pending)
@@ -311,6 +271,7 @@ func (p *Poller) commit(ctx context.Context, events []celbridge.Event) error {
 		return fmt.Errorf("commit %d events at cursor %d: %w", len(p.pending), cursor, err)
 	}
 	p.pending, p.cursor = nil, cursor
+	p.saveGaps(ctx)
 	p.stats.Cursor.Store(cursor)
 	p.stats.High.Store(p.high)
 	p.stats.OpenCalls.Store(int64(p.Mapper.OpenCalls()))
@@ -333,6 +294,16 @@ func (p *Poller) restartPoint() int64 {
 		c = min(c, id-1)
 	}
 	return max(c, 0)
+}
+
+// expire hands the mapper the estimate of CEL time now, for what no row decides on a quiet
+// line.
+func (p *Poller) expire() []celbridge.Event {
+	now, ok := p.clock.now(p.now())
+	if !ok {
+		return nil
+	}
+	return p.Mapper.Expire(now)
 }
 
 func (p *Poller) batchSize() int {
