@@ -220,9 +220,9 @@ func (c *call) event(cfg *Config, typ string, ref rowRef) celbridge.Event {
 		}
 		return e
 	}
-	e.ExternalNumber = cfg.rewrite(c.external)
+	e.ExternalNumber = cfg.rewrite(cleanNumber(c.external))
 	if c.dir == dirIncoming {
-		e.DIDNumber = cfg.rewrite(c.did)
+		e.DIDNumber = cfg.rewrite(cleanNumber(c.did))
 	} else {
 		e.CallType = celbridge.Outgoing
 	}
