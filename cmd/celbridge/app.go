@@ -29,6 +29,8 @@ var (
 // app holds what a command opened, so that close releases it in reverse order.
 type app struct {
 	cfg    Config
+	path   string         // the config file, read again on SIGHUP
+	level  *slog.LevelVar // the logger's level, changed on SIGHUP
 	log    *slog.Logger
 	lock   *flock.Flock
 	store  *store.DB

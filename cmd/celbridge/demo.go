@@ -85,7 +85,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	cfg.Store.Path = filepath.Join(dir, "state.db")
 	cfg.Log.Level = "warn"
 	cfg.PBX.Groups = []GroupConfig{{Number: "600", Members: []string{"801", "802", "803"}}}
-	a := &app{cfg: cfg, log: newLogger(cfg.Log, stderr)}
+	a := &app{cfg: cfg, log: newLogger(cfg.Log, stderr, nil)}
 	defer func() { err = errors.Join(err, a.close()) }()
 	if a.store, err = store.Open(ctx, cfg.Store.Path); err != nil {
 		return err

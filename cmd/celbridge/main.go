@@ -133,9 +133,14 @@ func loadConfig(path string) (Config, error) {
 	return cfg, nil
 }
 
-// newLogger builds the slog logger described by [log].
-func newLogger(c LogConfig, w io.Writer) *slog.Logger {
-	level, _ := parseLevel(c.Level)
+// newLogger builds the slog logger described by [log]. Its level is a LevelVar, so that a
+// SIGHUP can change it (reload.go); pass nil when that is not needed.
+func newLogger(c LogConfig, w io.Writer, level *slog.LevelVar) *slog.Logger {
+	if level == nil {
+		level = new(slog.LevelVar)
+	}
+	l, _ := parseLevel(c.Level)
+	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

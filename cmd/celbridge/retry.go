@@ -46,7 +46,7 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg.Log, stderr)}
+	a := &app{cfg: cfg, log: newLogger(cfg.Log, stderr, nil)}
 	defer func() { err = errors.Join(err, a.close()) }()
 	// Not exclusive: the daemon may be running and holding the lock; the store's writes wait
 	// for each other.

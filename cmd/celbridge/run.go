@@ -6,7 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/celbridge/celbridge/mapper"
@@ -50,7 +54,8 @@ func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	if err != nil {
 		return nil, err
 	}
-	return &app{cfg: cfg, log: newLogger(cfg.Log, stderr)}, nil
+	level := new(slog.LevelVar)
+	return &app{cfg: cfg, log: newLogger(cfg.Log, stderr, level), path: *path, level: level}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
@@ -80,6 +85,10 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 		defer srv.Close()
 	}
 	var wg sync.WaitGroup
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wg.Go(func() { a.reloadOnHUP(ctx, hup) })
 	wg.Go(func() {
 		if err := d.Run(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("dispatcher stopped", "err", err)
