@@ -99,6 +99,27 @@ type call struct {
 	partyName string
 	// closeHow is why Expire or Flush closes the call (for Rule).
 	closeHow string
+	// tooWide: the call reached maxChannels; rows of further channels are ignored.
+	tooWide bool
+}
+
+// maxChannels bounds the channels one call tracks. Every bridge change looks at the call's
+// channels, so a linkedid with thousands of them (a big conference, a runaway originate
+// loop) made polling stop for seconds; past the bound its further channels are ignored, with
+// one warning. The call still closes at its LINKEDID_END.
+const maxChannels = 500
+
+// maxPeers bounds the names taken from one row's peer field (a conference lists every member).
+const maxPeers = 16
+
+// has reports whether the call has a channel with this uniqueid.
+func (c *call) has(uid string) bool {
+	for _, ch := range c.chans {
+		if ch.uid == uid {
+			return true
+		}
+	}
+	return false
 }
 
 func newCall(cfg *Config, row *celbridge.CELRow) *call {
@@ -144,6 +165,13 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 		return evs, orWarn(warn, fmt.Errorf("%s row without uniqueid: ignored", row.EventType))
 	}
 
+	if len(c.chans) >= maxChannels && et != evLinkedIDEnd && !c.has(row.UniqueID) {
+		if !c.tooWide {
+			c.tooWide = true
+			warn = orWarn(warn, fmt.Errorf("call has %d channels: the rows of further channels are ignored (a conference this big is not one conversation)", maxChannels))
+		}
+		return evs, warn
+	}
 	if et == evChanStart {
 		e, w := c.chanStart(cfg, row, ref)
 		return append(evs, e...), orWarn(warn, w)
@@ -664,7 +692,11 @@ func (c *call) bridgeEnter(cfg *Config, ch *channel, id string, holding bool, pe
 		id = "?" + ch.uid
 	}
 	ch.bridge = id
+	n := 0
 	for p := range strings.SplitSeq(peer, ",") {
+		if n++; n > maxPeers {
+			break
+		}
 		if p = strings.TrimSpace(p); p != "" && p != ch.name {
 			if o := c.byName(cfg, p); !o.ended {
 				o.bridge = id

@@ -231,3 +231,28 @@ func TestQuietJumpConfirmedByExpire(t *testing.T) {
 		t.Fatalf("after Expire: clock %v, open %d, events %v", m.Clock(), m.OpenCalls(), evs)
 	}
 }
+
+// TestWideCallBounded: a linkedid with thousands of channels is tracked up to maxChannels,
+// said once, and still answered and closed (speed: BenchmarkWideCall).
+func TestWideCallBounded(t *testing.T) {
+	m := New(DefaultConfig())
+	var evs []celbridge.Event
+	warnings := 0
+	for _, r := range wideCallRows(2 * maxChannels) {
+		e, warn := m.Feed(r)
+		evs = append(evs, e...)
+		if warn != nil {
+			warnings++
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("%d warnings, want one for the bound", warnings)
+	}
+	var types []string
+	for _, e := range evs {
+		types = append(types, e.RequestType)
+	}
+	if len(types) != 3 || types[0] != celbridge.Received || types[1] != celbridge.Answered || types[2] != celbridge.Hangup || m.OpenCalls() != 0 {
+		t.Errorf("requests %v (open %d), want received, answered, hangup", types, m.OpenCalls())
+	}
+}

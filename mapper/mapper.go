@@ -145,7 +145,11 @@ func (m *Mapper) joinedParty(row *celbridge.CELRow, c *call) []celbridge.Event {
 	}
 	conf := isConference(row)
 	var evs []celbridge.Event
+	n := 0
 	for p := range strings.SplitSeq(row.Peer, ",") {
+		if n++; n > maxPeers {
+			break
+		}
 		name := strings.TrimSpace(p)
 		pc := m.partyNames[name]
 		if pc == nil || pc == c || pc.closed || pc.partyName != name {
