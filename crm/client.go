@@ -93,7 +93,9 @@ func (c *Client) newRequest(ctx context.Context, u *url.URL, e celbridge.Event) 
 		req.Header.Set(name, value)
 	}
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Idempotency-Key", e.IdempotencyKey())
+	// The key holds the generalCallID, which crm.call_id = "linkedid" sends as CEL has it: a
+	// control character there would make every attempt fail before it is sent.
+	req.Header.Set("Idempotency-Key", celbridge.WireText(e.IdempotencyKey()))
 	req.Header.Set("User-Agent", "celbridge/"+c.version())
 	return req, nil
 }

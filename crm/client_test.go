@@ -179,6 +179,25 @@ func TestClient_Push_Headers(t *testing.T) {
 	})
 }
 
+// TestClient_Push_ControlCharacters: a generalCallID with control characters (call_id =
+// "linkedid" sends CEL's linkedid as is) is sent without them, in the form and in the
+// Idempotency-Key, instead of failing every attempt as a malformed header.
+func TestClient_Push_ControlCharacters(t *testing.T) {
+	srv := newRecordCRM(t, ok)
+	e := incoming(celbridge.Hangup)
+	e.GeneralCallID, e.Disposition = "1732600000.45\x1b[2J\r\n", "ANS\xffWER"
+	if err := (&crm.Client{URL: srv.URL}).Push(t.Context(), e); err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	r := srv.requests()[0]
+	if got := r.Header.Get("Idempotency-Key"); got != "1732600000.45[2J-hangupTheCall" {
+		t.Errorf("Idempotency-Key %q", got)
+	}
+	if r.Form["generalCallID"] != "1732600000.45[2J" || r.Form["disposition"] != "ANS\uFFFDWER" {
+		t.Errorf("form %q", r.Form)
+	}
+}
+
 func TestClient_Push_Status(t *testing.T) {
 	long := strings.Repeat("x", 2000)
 	tests := []struct {
