@@ -434,6 +434,32 @@ func TestDispatcher_LogThrottle(t *testing.T) {
 	}
 }
 
+// TestDispatcher_RedactsEcho: a CRM echoing the token in its error body: neither the log nor
+// the outbox's last error (what status, explain and retry show) gets it, nor the terminal
+// escape sequences around it.
+func TestDispatcher_RedactsEcho(t *testing.T) {
+	srv := newRecordCRM(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "\x1b[31minvalid token "+r.Header.Get("Authorization")+" for "+r.URL.Query().Get("token"), http.StatusForbidden)
+	})
+	b := setup(t, srv.URL+"/?token=url-s3kr1t")
+	b.ob.add(callEvents("900", 0)[:1]...)
+
+	mustDrain(t, b.d, 0, 1)
+
+	want := "HTTP 403: [31minvalid token [redacted] for [redacted]"
+	if r := b.ob.row("900-receivedTheCall"); r.lastErr != want {
+		t.Errorf("lastErr %q, want %q", r.lastErr, want)
+	}
+	for _, secret := range []string{"hdr-s3kr1t", "url-s3kr1t", "\x1b"} {
+		if strings.Contains(b.logs.String(), secret) {
+			t.Errorf("log shows %q:\n%s", secret, b.logs)
+		}
+	}
+	if !strings.Contains(b.logs.String(), "[redacted]") {
+		t.Errorf("log does not show the redacted answer:\n%s", b.logs)
+	}
+}
+
 func TestDispatcher_DueError(t *testing.T) {
 	b := setup(t, "http://127.0.0.1:1")
 	b.ob.dueErr = errors.New("database is locked")
