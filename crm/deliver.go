@@ -25,7 +25,11 @@ func (d *Dispatcher) deliver(ctx context.Context, r celbridge.Delivery, t *tally
 	defer cancel()
 	result, werr := d.settle(wctx, r, err)
 	if d.OnResult != nil {
-		d.OnResult(r.Event.RequestType, result, elapsed)
+		class := ""
+		if err != nil {
+			class = errClass(err)
+		}
+		d.OnResult(r.Event.RequestType, result, elapsed, class)
 	}
 	if werr != nil {
 		d.logStoreError("record delivery outcome", werr)

@@ -66,9 +66,11 @@ type Dispatcher struct {
 	// Now is the clock for due times and the log throttle; nil means time.Now.
 	Now func() time.Time
 	// OnResult, when set, is called after each push with the event's requestType, one of
-	// ResultOK, ResultRetry, ResultFailed and the push's duration (for metrics). It is called
-	// from several goroutines at once.
-	OnResult func(requestType, result string, d time.Duration)
+	// ResultOK, ResultRetry, ResultFailed, the push's duration (for metrics) and, for a
+	// failure, its kind: "HTTP 503", "timeout", "connection refused", "dns"… (the log's class;
+	// never the CRM's body, so it is fit for an unauthenticated endpoint). It is called from
+	// several goroutines at once.
+	OnResult func(requestType, result string, d time.Duration, class string)
 
 	initOnce sync.Once
 	wake     chan struct{}

@@ -90,17 +90,27 @@ func (s *syncBuffer) lines(substr string) []string {
 
 // resultLog records OnResult calls.
 type resultLog struct {
-	mu sync.Mutex
-	n  map[string]int // "requestType result"
+	mu      sync.Mutex
+	n       map[string]int // "requestType result"
+	classes []string       // "result: class" of failures, in order
 }
 
-func (r *resultLog) add(requestType, result string, _ time.Duration) {
+func (r *resultLog) add(requestType, result string, _ time.Duration, class string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.n == nil {
 		r.n = map[string]int{}
 	}
 	r.n[requestType+" "+result]++
+	if result != crm.ResultOK || class != "" {
+		r.classes = append(r.classes, result+": "+class)
+	}
+}
+
+func (r *resultLog) failures() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.classes, ", ")
 }
 
 func (r *resultLog) get(key string) int {
@@ -150,6 +160,9 @@ func TestDispatcher_RetryThenDeliver(t *testing.T) {
 	if b.results.get("receivedTheCall retry") != 1 || b.results.get("receivedTheCall ok") != 1 || b.results.get("hangupTheCall ok") != 1 {
 		t.Errorf("OnResult got %v", b.results.n)
 	}
+	if got := b.results.failures(); got != "retry: HTTP 503" {
+		t.Errorf("OnResult got failures %q, want only the 503's kind", got)
+	}
 }
 
 func TestDispatcher_Permanent(t *testing.T) {
@@ -175,8 +188,8 @@ func TestDispatcher_Permanent(t *testing.T) {
 	if got := keys(reqs, "201"); len(got) != 3 {
 		t.Errorf("other call: CRM got %v, want all 3 events", got)
 	}
-	if b.results.get("receivedTheCall failed") != 1 {
-		t.Errorf("OnResult got %v", b.results.n)
+	if b.results.get("receivedTheCall failed") != 1 || b.results.failures() != "failed: HTTP 400" {
+		t.Errorf("OnResult got %v, failures %q", b.results.n, b.results.failures())
 	}
 	if l := b.logs.lines("level=ERROR"); len(l) != 1 || !strings.Contains(l[0], "key=200-receivedTheCall") {
 		t.Errorf("want one error line for the parked row, got %q", l)
