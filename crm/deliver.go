@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -48,7 +47,7 @@ func (d *Dispatcher) settle(ctx context.Context, r celbridge.Delivery, err error
 		d.logRecovery(now)
 		d.log.Debug("crm push delivered", eventAttrs(r.Event, attempts)...)
 		if werr := d.Outbox.Delivered(ctx, r.ID, now); werr != nil {
-			return ResultOK, fmt.Errorf("mark outbox row %d delivered: %w", r.ID, werr)
+			return ResultOK, werr
 		}
 		return ResultOK, nil
 	}
@@ -56,14 +55,14 @@ func (d *Dispatcher) settle(ctx context.Context, r celbridge.Delivery, err error
 	if IsPermanent(err) || (d.MaxAttempts > 0 && attempts >= d.MaxAttempts) {
 		d.logFailure(now, slog.LevelError, "crm push failed; event parked as failed (fix the cause, then retry it by command)", r.Event, attempts, err)
 		if werr := d.Outbox.Fail(ctx, r.ID, attempts, msg); werr != nil {
-			return ResultFailed, fmt.Errorf("mark outbox row %d failed: %w", r.ID, werr)
+			return ResultFailed, werr
 		}
 		return ResultFailed, nil
 	}
 	wait := d.backoff(attempts)
 	d.logFailure(now, slog.LevelWarn, "crm push failed; will retry", r.Event, attempts, err, "retry_in", wait.Round(time.Millisecond).String())
 	if werr := d.Outbox.Retry(ctx, r.ID, attempts, now.Add(wait), msg); werr != nil {
-		return ResultRetry, fmt.Errorf("schedule retry of outbox row %d: %w", r.ID, werr)
+		return ResultRetry, werr
 	}
 	return ResultRetry, nil
 }

@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
@@ -12,7 +11,9 @@ import (
 	"github.com/celbridge/celbridge"
 )
 
-// Outbox is the part of the store the Dispatcher uses (store.DB implements it).
+// Outbox is the part of the store the Dispatcher uses (store.DB implements it). Its errors
+// say what failed and on which row ("mark outbox row 7 delivered: …"); the Dispatcher passes
+// them on as they are.
 type Outbox interface {
 	// Due returns the deliveries due at now, at most limit, at most one per call: the call's
 	// oldest undelivered row, and only while that row is pending with its next attempt <= now.
@@ -225,7 +226,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, now time.Time, wg *sync.WaitG
 	// every free slot even then.
 	rows, err := d.Outbox.Due(ctx, now, free+len(before))
 	if err != nil {
-		return false, fmt.Errorf("read due outbox rows: %w", err)
+		return false, err
 	}
 	started := 0
 	for _, r := range rows {
