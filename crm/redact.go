@@ -192,11 +192,10 @@ func (r *redactor) find(s string) [][2]int {
 	return merged
 }
 
-// printable makes text from the CRM fit for one log line, the outbox's last_error and a
+// printable makes text from the CRM fit for a log line, the outbox's last_error and a
 // terminal: invalid UTF-8 becomes U+FFFD; control characters (newlines, ESC…) and invisible
-// format characters (bidi overrides, zero-width spaces) become spaces; runs of white space
-// become one space. Characters are replaced, never dropped, so that removing one cannot join
-// the two halves of a secret that redaction then misses.
+// format characters (bidi overrides, zero-width spaces) become spaces, so that the words they
+// separated stay apart. It runs after redaction, which works on the bytes as received.
 func printable(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	return strings.Map(func(r rune) rune {
