@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // CELRow is one row of FreePBX's asteriskcdrdb.cel table. Text columns that are NULL in the
@@ -97,10 +99,10 @@ type Field struct {
 }
 
 // Fields returns the form fields of e in the order DESIGN §1 gives. companyID is omitted when
-// empty.
+// empty. Every value goes through WireText, so what explain shows is what the CRM gets.
 func (e Event) Fields(companyID string) []Field {
 	var f []Field
-	add := func(name, value string) { f = append(f, Field{name, value}) }
+	add := func(name, value string) { f = append(f, Field{name, WireText(value)}) }
 	ct := strconv.Itoa(e.CallType)
 	switch e.RequestType {
 	case Received, Answered:
@@ -134,6 +136,40 @@ func (e Event) IdempotencyKey() string {
 		k += "-" + strconv.Itoa(e.Seq)
 	}
 	return k
+}
+
+// WireText returns s fit to be sent to the CRM: each byte of invalid UTF-8 becomes U+FFFD and
+// control characters are removed: C0 (NUL, ESC, CR, LF, TAB…), DEL and C1 (U+0080–U+009F,
+// which some terminals read as ESC sequences). It is the last line of
+// defence behind the mapper, which cleans numbers: a CEL field or a config value holding such
+// bytes must not reach the CRM, where it could break a form parser, a log line or a screen.
+// The CRM's form is declared UTF-8, so invalid bytes are replaced (and stay visible) rather
+// than dropped; a control character carries nothing worth keeping.
+func WireText(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean { // the usual case: digits, ids and names in printable ASCII
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		case unicode.IsControl(r): // C0, DEL, C1
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // EncodeForm encodes fields as application/x-www-form-urlencoded, keeping their order.

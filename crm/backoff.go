@@ -15,6 +15,15 @@ const (
 
 // DefaultBackoff is the wait after failed attempt n (1-based): 1s, 2s, 4s … doubling up to 60s,
 // each ±20% at random so that calls failing together do not retry together.
+//
+// STYLE.md §2.7 suggests river's n⁴ s ±10%, a policy for jobs that can wait. A CRM outage is
+// better served by doubling: the first retries come within seconds (a restarting CRM or a
+// dropped connection is usually back by then, and the call shows in the CRM while it still
+// rings), where n⁴ waits 16s after the second failure and 81s after the third. The 60s cap
+// means that after a long outage everything is delivered within about a minute of the CRM's
+// return (at most 72s with the jitter; README "CRM outage"). The ±20% spread is wider than
+// river's because an outage makes many rows fail at the same moment, and at the cap they
+// would otherwise come back in bursts.
 func DefaultBackoff(attempt int) time.Duration {
 	return backoff(attempt, BackoffBase, BackoffMax, rand.Float64)
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/celbridge/celbridge"
 )
@@ -38,8 +39,8 @@ type Client struct {
 	URL string
 	// CompanyID is sent as companyID; omitted when empty.
 	CompanyID string
-	// Headers are added to every request (e.g. Authorization). Their values are secrets and
-	// are never logged nor put in errors.
+	// Headers are added to every request (e.g. Authorization). Their values are secrets: they
+	// are never logged nor put in errors, and a CRM echoing one gets it replaced (see Redact).
 	Headers map[string]string
 	// HTTP is the client used; nil means a shared client that follows redirects only to the
 	// same host, so Headers never reach another server.
@@ -51,6 +52,9 @@ type Client struct {
 
 	once sync.Once
 	dflt *http.Client
+
+	redOnce sync.Once
+	red     *redactor
 }
 
 // Validate checks that URL is an absolute http(s) URL, without revealing it in the error.
@@ -76,10 +80,46 @@ func (c *Client) Push(ctx context.Context, e celbridge.Event) error {
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return transportError(ctx, u, timeout, err)
+		return c.hideSecrets(transportError(ctx, u, timeout, err))
 	}
-	return readResponse(resp)
+	return c.readResponse(resp)
 }
+
+// Redact returns s with the client's secrets replaced by "[redacted]": every header value
+// (and the credentials part of "Bearer x" or "Basic x"), the URL's password and the values of
+// query parameters named like a secret (token, key, secret, password, sig…), also when s has
+// them URL-, HTML- or JSON-escaped or in another case. Values shorter than 4 bytes are left
+// alone: they would match ordinary text. Push already redacts its errors; Redact is for text
+// stored by older versions.
+func (c *Client) Redact(s string) string {
+	return c.redactor().redact(s)
+}
+
+func (c *Client) redactor() *redactor {
+	c.redOnce.Do(func() {
+		u, _ := url.Parse(c.URL)
+		c.red = newRedactor(u, c.Headers)
+	})
+	return c.red
+}
+
+// hideSecrets returns err with its text redacted; errors.Is and errors.As still see err.
+func (c *Client) hideSecrets(err error) error {
+	msg := err.Error()
+	if shown := c.Redact(msg); shown != msg {
+		return &redactedError{msg: shown, err: err}
+	}
+	return err
+}
+
+// redactedError shows a redacted text for an error it wraps.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // newRequest builds the POST for e: ordered Binotel fields, Idempotency-Key and headers.
 func (c *Client) newRequest(ctx context.Context, u *url.URL, e celbridge.Event) (*http.Request, error) {
@@ -93,33 +133,48 @@ func (c *Client) newRequest(ctx context.Context, u *url.URL, e celbridge.Event) 
 		req.Header.Set(name, value)
 	}
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Idempotency-Key", e.IdempotencyKey())
+	// The key holds the generalCallID, which crm.call_id = "linkedid" sends as CEL has it: a
+	// control character there would make every attempt fail before it is sent.
+	req.Header.Set("Idempotency-Key", celbridge.WireText(e.IdempotencyKey()))
 	req.Header.Set("User-Agent", "celbridge/"+c.version())
 	return req, nil
 }
 
 // readResponse turns the CRM's answer into nil or a *StatusError, and always drains (bounded)
 // and closes the body so the connection can be reused.
-func readResponse(resp *http.Response) error {
+func (c *Client) readResponse(resp *http.Response) error {
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		return nil
 	}
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain-maxErrBody))
-	se := &StatusError{Code: resp.StatusCode, Body: cleanBody(head)}
+	red := c.redactor()
+	// Read past maxErrBody by the longest secret, so that one starting before the cut is
+	// found whole and hidden whole.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrBody+red.longest)))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	se := &StatusError{Code: resp.StatusCode, Body: errorBody(red, head)}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		if loc, err := resp.Location(); err == nil {
-			se.Location = RedactURL(loc)
+			se.Location = errorBody(red, []byte(RedactURL(loc)))
 		}
 	}
 	return se
 }
 
-// cleanBody makes a body fragment fit for a log line and the outbox's last_error.
-func cleanBody(b []byte) string {
-	return strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+// errorBody makes the start of a body fit for a log line, the outbox's last_error and a
+// terminal: the client's secrets are replaced, then control characters, and the text is cut
+// to one line of at most maxErrBody bytes.
+func errorBody(red *redactor, b []byte) string {
+	s := oneLine(printable(red.redactPrefix(string(b), maxErrBody)))
+	if len(s) > maxErrBody {
+		cut := maxErrBody
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }
 
 // transportError wraps a failed Do: it drops *url.Error (whose text carries the URL, with the

@@ -2,6 +2,7 @@ package crm_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -177,6 +178,25 @@ func TestClient_Push_Headers(t *testing.T) {
 			t.Errorf("User-Agent %q", got)
 		}
 	})
+}
+
+// TestClient_Push_ControlCharacters: a generalCallID with control characters (call_id =
+// "linkedid" sends CEL's linkedid as is) is sent without them, in the form and in the
+// Idempotency-Key, instead of failing every attempt as a malformed header.
+func TestClient_Push_ControlCharacters(t *testing.T) {
+	srv := newRecordCRM(t, ok)
+	e := incoming(celbridge.Hangup)
+	e.GeneralCallID, e.Disposition = "1732600000.45\x1b[2J\r\n", "ANS\xffWER"
+	if err := (&crm.Client{URL: srv.URL}).Push(t.Context(), e); err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	r := srv.requests()[0]
+	if got := r.Header.Get("Idempotency-Key"); got != "1732600000.45[2J-hangupTheCall" {
+		t.Errorf("Idempotency-Key %q", got)
+	}
+	if r.Form["generalCallID"] != "1732600000.45[2J" || r.Form["disposition"] != "ANS\uFFFDWER" {
+		t.Errorf("form %q", r.Form)
+	}
 }
 
 func TestClient_Push_Status(t *testing.T) {
@@ -358,5 +378,122 @@ func TestStatusError_Error(t *testing.T) {
 	}
 	if got := (&crm.StatusError{Code: 502}).Error(); got != "HTTP 502" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestClient_Push_RedactsEcho: a CRM that echoes a secret in its error body gets it replaced
+// in the *StatusError, whose text is what the log, the outbox and every command show.
+func TestClient_Push_RedactsEcho(t *testing.T) {
+	const (
+		bearer = "Bearer s3cr3t-T0ken/+x"
+		token  = "s3cr3t-T0ken/+x"
+	)
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("clinic:b4sic-pw"))
+	headers := map[string]string{"Authorization": bearer, "X-Basic": basic, "X-Short": "abc"}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"Header", "invalid header Bearer s3cr3t-T0ken/+x", "invalid header [redacted]"},
+		{"CredentialsOnly", "token s3cr3t-T0ken/+x is expired", "token [redacted] is expired"},
+		{"OtherCase", "token S3CR3T-t0KEN/+X", "token [redacted]"},
+		{"QueryEncoded", "got auth=Bearer+s3cr3t-T0ken%2F%2Bx", "got auth=[redacted]"},
+		{"QueryEncodedLowerHex", "got s3cr3t-T0ken%2f%2bx", "got [redacted]"},
+		{"PathEncoded", "got /Bearer%20s3cr3t-T0ken%2F+x/", "got /[redacted]/"},
+		{"JSONSlash", `{"error":"token s3cr3t-T0ken\/+x"}`, `{"error":"token [redacted]"}`},
+		{"Basic", "user clinic:b4sic-pw, password b4sic-pw", "user [redacted], password [redacted]"},
+		{"URLPassword", "celuser p4ss-w0rd", "celuser [redacted]"},
+		{"URLQueryToken", "token=q-s3cr3t-42 companyID=3041", "token=[redacted] companyID=3041"},
+		{"ShortValueKept", "abc is not a secret worth mangling: abcdef", "abc is not a secret worth mangling: abcdef"},
+		{"ControlCharacters", "bad\x1b[2J\x1b]0;owned\x07 request\r\nline\u202e2\x00\xff", "bad [2J ]0;owned request line 2 \uFFFD"},
+		{"Overlapping", "Bearer s3cr3t-T0ken/+xs3cr3t-T0ken/+x!", "[redacted]!"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = io.WriteString(w, tt.body)
+			})
+			u := strings.Replace(srv.URL, "http://", "http://celuser:p4ss-w0rd@", 1) + "/?token=q-s3cr3t-42&companyID=3041"
+			err := (&crm.Client{URL: u, Headers: headers}).Push(t.Context(), incoming(celbridge.Received))
+			var se *crm.StatusError
+			if !errors.As(err, &se) || se.Code != http.StatusUnauthorized {
+				t.Fatalf("got %v, want a 401 *StatusError", err)
+			}
+			if se.Body != tt.want {
+				t.Errorf("body\n got %q\nwant %q", se.Body, tt.want)
+			}
+			if err.Error() != "HTTP 401: "+tt.want {
+				t.Errorf("error %q", err)
+			}
+		})
+	}
+}
+
+// TestClient_Push_RedactsAtTheCut: a secret that straddles the 512-byte cut is hidden whole,
+// not shown in part; a long body still ends up at most 512 bytes.
+func TestClient_Push_RedactsAtTheCut(t *testing.T) {
+	const secret = "Bearer s3cr3t-T0ken-0123456789abcdef"
+	for _, at := range []int{500, 505, 511, 512} {
+		body := strings.Repeat("x", at) + secret + strings.Repeat("y", 600)
+		srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, body)
+		})
+		err := (&crm.Client{URL: srv.URL, Headers: map[string]string{"Authorization": secret}}).Push(t.Context(), incoming(celbridge.Received))
+		var se *crm.StatusError
+		if !errors.As(err, &se) {
+			t.Fatalf("got %v", err)
+		}
+		for _, part := range []string{"s3cr3t", "Bearer", "0123"} {
+			if strings.Contains(se.Body, part) {
+				t.Errorf("secret at byte %d: body shows %q: ...%s", at, part, se.Body[max(len(se.Body)-40, 0):])
+			}
+		}
+		if len(se.Body) > 512 || len(se.Body) < 500 || strings.Contains(se.Body, "y") {
+			t.Errorf("secret at byte %d: body of %d bytes ends %q", at, len(se.Body), se.Body[max(len(se.Body)-20, 0):])
+		}
+	}
+}
+
+// TestClient_Push_RedactsLocation: a redirect to an address holding a secret does not show it.
+func TestClient_Push_RedactsLocation(t *testing.T) {
+	srv := newRecordCRM(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/push/s3cr3t-T0ken/?token=abc")
+		w.WriteHeader(http.StatusMovedPermanently)
+	})
+	err := (&crm.Client{URL: srv.URL, Headers: map[string]string{"X-Api-Key": "s3cr3t-T0ken"}}).Push(t.Context(), incoming(celbridge.Received))
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "/push/[redacted]/") || strings.Contains(err.Error(), "abc") {
+		t.Errorf("got %v, want the redirect shown with the secret redacted", err)
+	}
+}
+
+func TestClient_Redact(t *testing.T) {
+	c := &crm.Client{URL: "https://tok3n-in-user@crm.example.com/push?api_key=k3y-v4lue&sig=s1gn4ture&id=12345",
+		Headers: map[string]string{"Authorization": "Bearer s3cr3t"}}
+	for in, want := range map[string]string{
+		"old HTTP 401: Bearer s3cr3t":          "old HTTP 401: [redacted]",
+		"user tok3n-in-user":                   "user [redacted]", // a user name without password is a token
+		"key k3y-v4lue sig S1GN4TURE id 12345": "key [redacted] sig [redacted] id 12345",
+		"Bearer":                               "Bearer", // the scheme alone is no secret
+		"":                                     "",
+	} {
+		if got := c.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestClient_Push_RedactsTransportError: net/http quotes a malformed answer in its error; a
+// secret echoed there is hidden too, and the error still unwraps for classification.
+func TestClient_Push_RedactsTransportError(t *testing.T) {
+	srv := newRecordCRM(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", r.Header.Get("Authorization")+"\x1b")
+	})
+	err := (&crm.Client{URL: srv.URL, Headers: map[string]string{"Authorization": "Bearer s3cr3t-T0ken"}}).Push(t.Context(), incoming(celbridge.Received))
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "[redacted]") {
+		t.Fatalf("got %v, want the transport error with the secret redacted", err)
+	}
+	if crm.IsPermanent(err) {
+		t.Errorf("a malformed answer is transient: %v", err)
 	}
 }

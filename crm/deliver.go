@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -25,9 +24,20 @@ func (d *Dispatcher) deliver(ctx context.Context, r celbridge.Delivery, t *tally
 	defer cancel()
 	result, werr := d.settle(wctx, r, err)
 	if d.OnResult != nil {
-		d.OnResult(r.Event.RequestType, result, elapsed)
+		class := ""
+		if err != nil {
+			class = errClass(err)
+		}
+		d.OnResult(r.Event.RequestType, result, elapsed, class)
 	}
-	if werr != nil {
+	switch {
+	case werr == nil:
+	case result == ResultOK:
+		// The CRM has it: pushing it again would repeat it. Retry the write alone.
+		d.keepAck(r, d.now())
+		d.logStoreError(ackMsg, werr)
+	default:
+		// Pushing it again later is only another attempt, as the CRM refused it.
 		d.logStoreError("record delivery outcome", werr)
 		d.coolDown(r.ID)
 	}
@@ -41,25 +51,24 @@ func (d *Dispatcher) settle(ctx context.Context, r celbridge.Delivery, err error
 	now := d.now()
 	attempts := r.Attempts + 1
 	if err == nil {
-		d.logRecovery(now)
-		d.log.Debug("crm push delivered", eventAttrs(r.Event, attempts)...)
 		if werr := d.Outbox.Delivered(ctx, r.ID, now); werr != nil {
-			return ResultOK, fmt.Errorf("mark outbox row %d delivered: %w", r.ID, werr)
+			return ResultOK, werr
 		}
+		d.logDelivered(now, r.Event, attempts)
 		return ResultOK, nil
 	}
 	msg := lastError(err)
 	if IsPermanent(err) || (d.MaxAttempts > 0 && attempts >= d.MaxAttempts) {
 		d.logFailure(now, slog.LevelError, "crm push failed; event parked as failed (fix the cause, then retry it by command)", r.Event, attempts, err)
 		if werr := d.Outbox.Fail(ctx, r.ID, attempts, msg); werr != nil {
-			return ResultFailed, fmt.Errorf("mark outbox row %d failed: %w", r.ID, werr)
+			return ResultFailed, werr
 		}
 		return ResultFailed, nil
 	}
 	wait := d.backoff(attempts)
 	d.logFailure(now, slog.LevelWarn, "crm push failed; will retry", r.Event, attempts, err, "retry_in", wait.Round(time.Millisecond).String())
 	if werr := d.Outbox.Retry(ctx, r.ID, attempts, now.Add(wait), msg); werr != nil {
-		return ResultRetry, fmt.Errorf("schedule retry of outbox row %d: %w", r.ID, werr)
+		return ResultRetry, werr
 	}
 	return ResultRetry, nil
 }
@@ -94,11 +103,14 @@ func (d *Dispatcher) logFailure(now time.Time, level slog.Level, msg string, e c
 	d.log.Log(context.Background(), level, msg, attrs...)
 }
 
-// logRecovery writes one line when a push succeeds after failures.
-func (d *Dispatcher) logRecovery(now time.Time) {
+// logDelivered logs a delivery once the outbox has recorded it, and a recovery (one line,
+// throttled) when it follows failures: not before, as a delivery not recorded would be sent
+// again.
+func (d *Dispatcher) logDelivered(now time.Time, e celbridge.Event, attempts int) {
 	if ok, suppressed := d.crmLog.success(now); ok {
 		d.log.Info("crm push recovered", "suppressed", suppressed)
 	}
+	d.log.Debug("crm push delivered", eventAttrs(e, attempts)...)
 }
 
 // logStoreError logs an outbox error, throttled like CRM failures.
@@ -131,6 +143,8 @@ func (t *tally) add(result string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
+	case err != nil && result == ResultOK:
+		// An ack: Drain records it or reports it at its end.
 	case err != nil:
 		if t.err == nil {
 			t.err = err

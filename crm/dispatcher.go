@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
@@ -12,7 +11,9 @@ import (
 	"github.com/celbridge/celbridge"
 )
 
-// Outbox is the part of the store the Dispatcher uses (store.DB implements it).
+// Outbox is the part of the store the Dispatcher uses (store.DB implements it). Its errors
+// say what failed and on which row ("mark outbox row 7 delivered: …"); the Dispatcher passes
+// them on as they are.
 type Outbox interface {
 	// Due returns the deliveries due at now, at most limit, at most one per call: the call's
 	// oldest undelivered row, and only while that row is pending with its next attempt <= now.
@@ -66,9 +67,11 @@ type Dispatcher struct {
 	// Now is the clock for due times and the log throttle; nil means time.Now.
 	Now func() time.Time
 	// OnResult, when set, is called after each push with the event's requestType, one of
-	// ResultOK, ResultRetry, ResultFailed and the push's duration (for metrics). It is called
-	// from several goroutines at once.
-	OnResult func(requestType, result string, d time.Duration)
+	// ResultOK, ResultRetry, ResultFailed, the push's duration (for metrics) and, for a
+	// failure, its kind: "HTTP 503", "timeout", "connection refused", "dns"… (the log's class;
+	// never the CRM's body, so it is fit for an unauthenticated endpoint). It is called from
+	// several goroutines at once.
+	OnResult func(requestType, result string, d time.Duration, class string)
 
 	initOnce sync.Once
 	wake     chan struct{}
@@ -78,32 +81,35 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	inflight map[string]struct{} // generalCallIDs being pushed
-	// unrecorded holds rows whose push outcome could not be written (a full disk): they stay
-	// pending and due, so they wait until this time instead of being pushed again at once.
-	unrecorded map[int64]time.Time
+	// cool holds rows whose failed push could not be recorded as such (a full disk): they
+	// stay pending and due, so they wait until this time instead of being pushed again at
+	// once.
+	cool map[int64]time.Time
+	// acks holds the rows the CRM accepted but the outbox could not mark delivered (see ack).
+	acks map[int64]*ack
 }
 
-// writeCooldown is how long a row whose outcome could not be recorded waits before its next
-// push: the store may recover, and the CRM is not flooded with repeats meanwhile.
+// writeCooldown is how long a row whose failure could not be recorded waits before its next
+// push: the store may recover, and the CRM is not flooded with attempts meanwhile.
 const writeCooldown = 10 * time.Second
 
 // coolDown keeps row id from being pushed again for writeCooldown.
 func (d *Dispatcher) coolDown(id int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.unrecorded == nil {
-		d.unrecorded = map[int64]time.Time{}
+	if d.cool == nil {
+		d.cool = map[int64]time.Time{}
 	}
-	d.unrecorded[id] = d.now().Add(writeCooldown)
+	d.cool[id] = d.now().Add(writeCooldown)
 }
 
 // cooling reports whether row id still waits after a failed outcome write.
 func (d *Dispatcher) cooling(id int64, now time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	until, ok := d.unrecorded[id]
+	until, ok := d.cool[id]
 	if ok && !now.Before(until) {
-		delete(d.unrecorded, id)
+		delete(d.cool, id)
 		return false
 	}
 	return ok
@@ -141,25 +147,28 @@ func (d *Dispatcher) Notify() {
 }
 
 // Run delivers due rows until ctx is done, looking on Notify, when a push ends and every
-// PollInterval. Outbox read errors are logged (throttled) and retried. On cancellation it
-// starts nothing new and returns nil once the pushes in flight have finished (each bounded by
-// the client's timeout) and their outcome is recorded. It returns an error only when
-// misconfigured.
+// PollInterval. Outbox read errors are logged (throttled) and retried; so are failed writes of
+// deliveries the CRM accepted (see ack), and no new push starts until they are recorded. On
+// cancellation it starts nothing new and returns nil once the pushes in flight have finished
+// (each bounded by the client's timeout) and their outcome is recorded: a stop takes at most
+// the client's timeout plus writeTimeout. It returns an error only when misconfigured.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.check(); err != nil {
 		return err
 	}
 	d.init()
 	var wg sync.WaitGroup
-	defer wg.Wait()
 	tick := time.NewTicker(PollInterval)
 	defer tick.Stop()
 	for {
-		if _, err := d.dispatch(ctx, d.now(), &wg, nil); err != nil && ctx.Err() == nil {
-			d.logStoreError("read outbox", err)
+		if _, err := d.recordAcks(ctx, d.now(), false); err == nil && d.unrecorded() == 0 {
+			if _, err := d.dispatch(ctx, d.now(), &wg, nil); err != nil && ctx.Err() == nil {
+				d.logStoreError("read outbox", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
+			d.stop(ctx, &wg)
 			return nil
 		case <-d.wake:
 		case <-tick.C:
@@ -167,10 +176,24 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
+// stop waits for the pushes in flight. Meanwhile, in parallel with them (so that it does not
+// make the stop longer), it tries once more to record the deliveries accepted earlier. What
+// stays unrecorded is said in the log: it is pushed again after the restart.
+func (d *Dispatcher) stop(ctx context.Context, wg *sync.WaitGroup) {
+	_, err := d.recordAcks(ctx, d.now(), true)
+	wg.Wait()
+	if n := d.unrecorded(); n > 0 {
+		d.log.Error("stopping with deliveries not recorded", "err", unrecordedError(n, err))
+	}
+}
+
 // Drain delivers every row due now, including the later rows of a call whose earlier row
 // succeeds meanwhile, and returns when nothing is due and nothing is in flight. Rows retried
 // with a backoff are not waited for. It returns the rows delivered and parked as failed, and
-// the first outbox error (after waiting for pushes in flight).
+// the first outbox error (after waiting for pushes in flight). When the outbox cannot record a
+// delivery the CRM accepted, Drain starts no new push, tries the write once more at its end
+// and, if it fails again, returns an error counting them; the next Drain of the same
+// Dispatcher records them first, without pushing them again.
 func (d *Dispatcher) Drain(ctx context.Context) (delivered, failed int, err error) {
 	if err := d.check(); err != nil {
 		return 0, 0, err
@@ -179,7 +202,10 @@ func (d *Dispatcher) Drain(ctx context.Context) (delivered, failed int, err erro
 	now := d.now() // fixed: a row retried with a backoff is not due again in this drain
 	var wg sync.WaitGroup
 	var t tally
-	for err == nil && !t.failedWrite() {
+	// Deliveries an earlier Drain could not record are recorded first; no push starts while
+	// one is not (see ack).
+	t.delivered, _ = d.recordAcks(ctx, now, true)
+	for err == nil && !t.failedWrite() && d.unrecorded() == 0 {
 		var more bool
 		if more, err = d.dispatch(ctx, now, &wg, &t); err != nil {
 			break
@@ -194,9 +220,13 @@ func (d *Dispatcher) Drain(ctx context.Context) (delivered, failed int, err erro
 		}
 	}
 	wg.Wait()
+	recorded, ackErr := d.recordAcks(ctx, d.now(), true) // those whose write just failed
+	if n := d.unrecorded(); n > 0 {
+		err = errors.Join(err, unrecordedError(n, ackErr))
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.delivered, t.failed, errors.Join(err, t.err)
+	return t.delivered + recorded, t.failed, errors.Join(err, t.err)
 }
 
 func (d *Dispatcher) check() error {
@@ -223,7 +253,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, now time.Time, wg *sync.WaitG
 	// every free slot even then.
 	rows, err := d.Outbox.Due(ctx, now, free+len(before))
 	if err != nil {
-		return false, fmt.Errorf("read due outbox rows: %w", err)
+		return false, err
 	}
 	started := 0
 	for _, r := range rows {

@@ -90,17 +90,27 @@ func (s *syncBuffer) lines(substr string) []string {
 
 // resultLog records OnResult calls.
 type resultLog struct {
-	mu sync.Mutex
-	n  map[string]int // "requestType result"
+	mu      sync.Mutex
+	n       map[string]int // "requestType result"
+	classes []string       // "result: class" of failures, in order
 }
 
-func (r *resultLog) add(requestType, result string, _ time.Duration) {
+func (r *resultLog) add(requestType, result string, _ time.Duration, class string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.n == nil {
 		r.n = map[string]int{}
 	}
 	r.n[requestType+" "+result]++
+	if result != crm.ResultOK || class != "" {
+		r.classes = append(r.classes, result+": "+class)
+	}
+}
+
+func (r *resultLog) failures() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.classes, ", ")
 }
 
 func (r *resultLog) get(key string) int {
@@ -150,6 +160,9 @@ func TestDispatcher_RetryThenDeliver(t *testing.T) {
 	if b.results.get("receivedTheCall retry") != 1 || b.results.get("receivedTheCall ok") != 1 || b.results.get("hangupTheCall ok") != 1 {
 		t.Errorf("OnResult got %v", b.results.n)
 	}
+	if got := b.results.failures(); got != "retry: HTTP 503" {
+		t.Errorf("OnResult got failures %q, want only the 503's kind", got)
+	}
 }
 
 func TestDispatcher_Permanent(t *testing.T) {
@@ -175,8 +188,8 @@ func TestDispatcher_Permanent(t *testing.T) {
 	if got := keys(reqs, "201"); len(got) != 3 {
 		t.Errorf("other call: CRM got %v, want all 3 events", got)
 	}
-	if b.results.get("receivedTheCall failed") != 1 {
-		t.Errorf("OnResult got %v", b.results.n)
+	if b.results.get("receivedTheCall failed") != 1 || b.results.failures() != "failed: HTTP 400" {
+		t.Errorf("OnResult got %v, failures %q", b.results.n, b.results.failures())
 	}
 	if l := b.logs.lines("level=ERROR"); len(l) != 1 || !strings.Contains(l[0], "key=200-receivedTheCall") {
 		t.Errorf("want one error line for the parked row, got %q", l)
@@ -434,6 +447,32 @@ func TestDispatcher_LogThrottle(t *testing.T) {
 	}
 }
 
+// TestDispatcher_RedactsEcho: a CRM echoing the token in its error body: neither the log nor
+// the outbox's last error (what status, explain and retry show) gets it, nor the terminal
+// escape sequences around it.
+func TestDispatcher_RedactsEcho(t *testing.T) {
+	srv := newRecordCRM(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "\x1b[31minvalid token "+r.Header.Get("Authorization")+" for "+r.URL.Query().Get("token"), http.StatusForbidden)
+	})
+	b := setup(t, srv.URL+"/?token=url-s3kr1t")
+	b.ob.add(callEvents("900", 0)[:1]...)
+
+	mustDrain(t, b.d, 0, 1)
+
+	want := "HTTP 403: [31minvalid token [redacted] for [redacted]"
+	if r := b.ob.row("900-receivedTheCall"); r.lastErr != want {
+		t.Errorf("lastErr %q, want %q", r.lastErr, want)
+	}
+	for _, secret := range []string{"hdr-s3kr1t", "url-s3kr1t", "\x1b"} {
+		if strings.Contains(b.logs.String(), secret) {
+			t.Errorf("log shows %q:\n%s", secret, b.logs)
+		}
+	}
+	if !strings.Contains(b.logs.String(), "[redacted]") {
+		t.Errorf("log does not show the redacted answer:\n%s", b.logs)
+	}
+}
+
 func TestDispatcher_DueError(t *testing.T) {
 	b := setup(t, "http://127.0.0.1:1")
 	b.ob.dueErr = errors.New("database is locked")
@@ -459,18 +498,138 @@ func TestDispatcher_WriteErrorStopsDrain(t *testing.T) {
 	}
 }
 
-// TestDispatcher_WriteErrorCoolsDown: Run (the daemon) keeps going after a failed outcome
-// write, but does not push that row again before the cooldown, even when woken.
-func TestDispatcher_WriteErrorCoolsDown(t *testing.T) {
+// TestDispatcher_AcceptedNotRecorded: the CRM accepts every request, the outbox fails to
+// mark the first six delivered (a full disk, then freed). Each request reaches the CRM exactly
+// once: the dispatcher retries the write, not the POST. The store error is logged once (at
+// most every 30s), its end once, and no "recovered" line (the CRM never failed).
+func TestDispatcher_AcceptedNotRecorded(t *testing.T) {
 	srv := newRecordCRM(t, ok)
 	b := setup(t, srv.URL)
-	b.ob.add(callEvents("801", 0)[:1]...)
+	b.d.Now = nil // real clock: Run retries the writes on its own
+	b.d.Backoff = func(n int) time.Duration { return time.Duration(n) * 5 * time.Millisecond }
+	for i := range 3 {
+		b.ob.add(callEvents(fmt.Sprint(810+i), 1)...)
+	}
+	b.ob.setFailDelivered(6)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.d.Run(ctx) }()
+	waitFor(t, func() bool { return b.ob.count("delivered") == 12 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+
+	reqs := srv.requests()
+	perKey := map[string]int{}
+	for _, r := range reqs {
+		perKey[r.Header.Get("Idempotency-Key")]++
+	}
+	for k, n := range perKey {
+		if n != 1 {
+			t.Errorf("%s was POSTed %d times, want once", k, n)
+		}
+	}
+	if len(reqs) != 12 || len(perKey) != 12 {
+		t.Errorf("the CRM got %d requests for %d events, want 12 for 12", len(reqs), len(perKey))
+	}
+	for i := range 3 {
+		id := fmt.Sprint(810 + i)
+		want := []string{id + "-receivedTheCall", id + "-answeredTheCall", id + "-transferredTheCall-1", id + "-hangupTheCall"}
+		if got := keys(reqs, id); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("call %s: CRM got %v, want %v", id, got, want)
+		}
+	}
+	if n := b.ob.deliveredCalls(); n != 12+6 {
+		t.Errorf("Delivered was called %d times, want 12 + 6 failed", n)
+	}
+	if l := b.logs.lines("the outbox cannot record it"); len(l) != 1 || !strings.Contains(l[0], "disk is full") {
+		t.Errorf("want 1 line with the store error, got:\n%s", b.logs)
+	}
+	if l := b.logs.lines("the outbox records deliveries again"); len(l) != 1 {
+		t.Errorf("want 1 line saying the outbox works again, got:\n%s", b.logs)
+	}
+	if l := b.logs.lines("recovered"); len(l) != 0 {
+		t.Errorf("the CRM never failed, yet: %q", l)
+	}
+}
+
+// TestDispatcher_RecoveredOnceRecorded: after CRM failures, "recovered" is logged only once
+// the outbox has recorded the delivery, not when the CRM answered 2xx.
+func TestDispatcher_RecoveredOnceRecorded(t *testing.T) {
+	var calls atomic.Int32
+	srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+		}
+	})
+	b := setup(t, srv.URL)
+	b.ob.add(callEvents("820", 0)...)
+	b.ob.setFailDelivered(2) // the write after the 2xx, and Drain's last try
+
+	// 503, retried at once (Backoff 0): 200, not recorded.
+	delivered, failed, err := b.d.Drain(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "1 request(s) the CRM accepted could not be marked delivered") ||
+		!strings.Contains(err.Error(), "disk is full") || delivered != 0 || failed != 0 {
+		t.Fatalf("Drain = (%d, %d, %v), want the unrecorded delivery reported", delivered, failed, err)
+	}
+	if l := b.logs.lines("recovered"); len(l) != 0 {
+		t.Errorf("recovery logged before the delivery was recorded: %q", l)
+	}
+	if got := keys(srv.requests(), "820"); len(got) != 2 {
+		t.Errorf("CRM got %v, want the 503 and the accepted retry", got)
+	}
+
+	// The store works again: the accepted request is recorded, not sent again.
+	mustDrain(t, b.d, 3, 0)
+	if l := b.logs.lines("crm push recovered"); len(l) != 1 {
+		t.Errorf("want 1 recovery line once recorded, got:\n%s", b.logs)
+	}
+	want := []string{"820-receivedTheCall", "820-receivedTheCall", "820-answeredTheCall", "820-hangupTheCall"}
+	if got := keys(srv.requests(), "820"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("CRM got %v, want %v", got, want)
+	}
+}
+
+// TestDispatcher_AcceptedNotRecordedAtStop: Run keeps an accepted push it cannot record
+// (never pushed again however often woken), and says at the stop that it stays unrecorded.
+func TestDispatcher_AcceptedNotRecordedAtStop(t *testing.T) {
+	srv := newRecordCRM(t, ok)
+	b := setup(t, srv.URL)
+	b.ob.add(callEvents("801", 0)...)
+	b.ob.add(callEvents("802", 0)...)
+	b.d.Concurrency = 1 // call 802 waits: no push starts while one is unrecorded
 	b.ob.writeErr = errors.New("database or disk is full")
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- b.d.Run(ctx) }()
+	waitFor(t, func() bool { return b.ob.deliveredCalls() >= 1 })
+	for range 20 { // wake-ups that would each re-push the row
+		b.d.Notify()
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := len(srv.requests()); n != 1 {
+		t.Errorf("the CRM got %d requests, want 1", n)
+	}
+	if l := b.logs.lines("stopping with deliveries not recorded"); len(l) != 1 || !strings.Contains(l[0], "1 request(s) the CRM accepted") {
+		t.Errorf("want the stop to say what stays unrecorded, got:\n%s", b.logs)
+	}
+}
+
+// TestDispatcher_RetryWriteErrorCoolsDown: a failed push whose retry cannot be recorded is
+// not pushed again before the cooldown, even when woken.
+func TestDispatcher_RetryWriteErrorCoolsDown(t *testing.T) {
+	srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "later", 503) })
+	b := setup(t, srv.URL)
+	b.ob.add(callEvents("803", 0)[:1]...)
+	b.ob.retryErr = errors.New("database or disk is full")
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.d.Run(ctx) }()
 	waitFor(t, func() bool { return len(srv.requests()) >= 1 })
-	for range 20 { // wake-ups that would each re-push the row without the cooldown
+	for range 20 {
 		b.d.Notify()
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -13,7 +13,9 @@ import (
 type StatusError struct {
 	// Code is the HTTP status code.
 	Code int
-	// Body is the start (at most 512 bytes) of the response body, trimmed.
+	// Body is the start of the response body, fit to be shown: on one line, at most 512
+	// bytes, the client's secrets replaced by "[redacted]" (see Client.Redact) and control
+	// characters by spaces.
 	Body string
 	// Location is where a 3xx answer points (redacted), which celbridge does not follow.
 	Location string

@@ -19,6 +19,13 @@ type fakeOutbox struct {
 	dueErr error
 	// writeErr, when set, fails every Delivered (a store that cannot write).
 	writeErr error
+	// failDelivered fails that many Delivered calls, then lets them work (a disk that was
+	// full, then freed).
+	failDelivered int
+	// delivers counts Delivered calls.
+	delivers int
+	// retryErr, when set, fails every Retry.
+	retryErr error
 }
 
 type fakeRow struct {
@@ -80,8 +87,13 @@ func (o *fakeOutbox) pending(id int64) (*fakeRow, error) {
 func (o *fakeOutbox) Delivered(_ context.Context, id int64, _ time.Time) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.delivers++
 	if o.writeErr != nil {
 		return o.writeErr
+	}
+	if o.failDelivered > 0 {
+		o.failDelivered--
+		return fmt.Errorf("mark outbox row %d delivered: database or disk is full", id)
 	}
 	r, err := o.pending(id)
 	if err != nil {
@@ -94,6 +106,9 @@ func (o *fakeOutbox) Delivered(_ context.Context, id int64, _ time.Time) error {
 func (o *fakeOutbox) Retry(_ context.Context, id int64, attempts int, next time.Time, lastErr string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.retryErr != nil {
+		return o.retryErr
+	}
 	r, err := o.pending(id)
 	if err != nil {
 		return err
@@ -123,6 +138,20 @@ func (o *fakeOutbox) row(key string) fakeRow {
 		}
 	}
 	panic("no row " + key)
+}
+
+// setFailDelivered makes the next n Delivered calls fail.
+func (o *fakeOutbox) setFailDelivered(n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.failDelivered = n
+}
+
+// deliveredCalls returns how many times Delivered was called.
+func (o *fakeOutbox) deliveredCalls() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.delivers
 }
 
 // count returns how many rows are in state.

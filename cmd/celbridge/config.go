@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 	"github.com/go-sql-driver/mysql"
@@ -264,11 +267,37 @@ func (c Config) validateCRM(bad func(string, string, ...any)) {
 	if c.CRM.CallID != "digits" && c.CRM.CallID != "linkedid" {
 		bad("crm.call_id", "%q is not \"digits\" or \"linkedid\"", c.CRM.CallID)
 	}
-	for name := range c.CRM.Headers {
-		if name == "" || strings.ContainsAny(name, " :\r\n") {
-			bad("crm.headers", "%q is not a valid header name (write it like Authorization = \"Bearer …\")", name)
+	if t := c.CRM.Timeout.Duration; t > maxCRMTimeout {
+		bad("crm.timeout", "%s is too long: a stop waits for the requests in flight, and systemd kills celbridge 45s after asking it to stop (TimeoutStopSec); write at most \"30s\", such as \"10s\"", t)
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.CRM.Headers)) {
+		if !isToken(name) {
+			bad("crm.headers", "%q is not a header name (letters, digits and !#$%%&'*+-.^_`|~ only; write it like X-Api-Key = \"…\")", name)
+			continue
+		}
+		// The value is a secret: say what is wrong with it, never what it is.
+		if strings.ContainsFunc(c.CRM.Headers[name], unicode.IsControl) {
+			bad("crm.headers."+name, "the value holds a control character (a line break, a tab?), which no request can carry; write it on one line, like %s = \"Bearer <token>\"", name)
 		}
 	}
+}
+
+// maxCRMTimeout bounds crm.timeout: a stop waits for the requests in flight (up to
+// crm.timeout) and then records them (up to 10s) within the unit's TimeoutStopSec=45s.
+const maxCRMTimeout = 30 * time.Second
+
+// isToken reports whether s is an HTTP header name (RFC 9110 token).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c Config) validatePBX(bad func(string, string, ...any)) {

@@ -79,6 +79,12 @@ dsn = "u:p@tcp(h:3306)/asteriskcdrdb"`, []string{"crm.url: is empty", "https://c
 		{"BadListen", minimalConfig + "[http]\nlisten = \"9187\"\n", []string{"http.listen", "127.0.0.1:9187"}},
 		{"BadBatch", "[mysql]\ndsn = \"u:p@tcp(h:3306)/db\"\nbatch_size = 0\n[crm]\nurl = \"http://x\"\n", []string{"mysql.batch_size: 0 is out of range"}},
 		{"BadTimezone", "[mysql]\ndsn = \"u:p@tcp(h:3306)/db\"\ntimezone = \"Mars/Base\"\n[crm]\nurl = \"http://x\"\n", []string{"mysql.timezone", "Europe/Kyiv"}},
+		{"LongCRMTimeout", minimalConfig + "timeout = \"45s\"\n", []string{`crm.timeout: 45s is too long`, "TimeoutStopSec", `at most "30s"`}},
+		{"HeaderValueCRLF", minimalConfig + "[crm.headers]\nAuthorization = \"Bearer hunter2\\r\\nX-Evil: 1\"\n", []string{"crm.headers.Authorization: the value holds a control character", `Authorization = "Bearer <token>"`}},
+		{"HeaderValueNUL", minimalConfig + "[crm.headers]\nX-Api-Key = \"hunter2\\u0000\"\n", []string{"crm.headers.X-Api-Key: the value holds a control character"}},
+		{"HeaderValueTab", minimalConfig + "[crm.headers]\nX-Api-Key = \"hunter2\\t\"\n", []string{"crm.headers.X-Api-Key: the value holds a control character"}},
+		{"HeaderName", minimalConfig + "[crm.headers]\n\"X Api(Key)\" = \"hunter2\"\n", []string{`crm.headers: "X Api(Key)" is not a header name`, "X-Api-Key ="}},
+		{"HeaderNameColon", minimalConfig + "[crm.headers]\n\"Authorization:\" = \"hunter2\"\n", []string{`crm.headers: "Authorization:" is not a header name`}},
 		{"BadDSN", "[mysql]\ndsn = \"celbridge:hunter2@127.0.0.1/asteriskcdrdb\"\n[crm]\nurl = \"http://x\"\n", []string{"mysql.dsn:", "tcp(127.0.0.1:3306)"}},
 	}
 	for _, tt := range tests {
@@ -96,6 +102,18 @@ dsn = "u:p@tcp(h:3306)/asteriskcdrdb"`, []string{"crm.url: is empty", "https://c
 				t.Errorf("error leaks the password:\n%v", err)
 			}
 		})
+	}
+}
+
+// TestParseConfig_CRMLimits: the values next to the bounds pass.
+func TestParseConfig_CRMLimits(t *testing.T) {
+	cfg, err := ParseConfig(strings.NewReader(minimalConfig + "timeout = \"30s\"\n[crm.headers]\n" +
+		"Authorization = \"Bearer abc.DEF-123_~+/=\"\nX-Api-Key = \"k 3 y\"\n\"X-Odd!#$%&'*+.^_`|~\" = \"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CRM.Timeout.Duration != 30*time.Second || len(cfg.CRM.Headers) != 3 {
+		t.Errorf("got %+v", cfg.CRM)
 	}
 }
 

@@ -8,10 +8,13 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/crm"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/store"
 )
@@ -35,10 +38,10 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return err
 	}
 	if len(rows) == 0 {
-		return fmt.Errorf("no CEL rows with linkedid %s (give a linkedid such as 1795652928.0 or a generalCallID such as 17956529280)", linkedid)
+		return fmt.Errorf("no CEL rows with linkedid %s (give a linkedid such as 1795652928.0 or a generalCallID such as 17956529280)", shown(linkedid))
 	}
 	fmt.Fprintf(stdout, "Call %s (generalCallID %s): %d CEL rows, ids %d..%d\n\n",
-		linkedid, celbridge.DigitsOnly(linkedid), len(rows), rows[0].ID, rows[len(rows)-1].ID)
+		shown(linkedid), celbridge.DigitsOnly(linkedid), len(rows), rows[0].ID, rows[len(rows)-1].ID)
 	printRows(stdout, rows)
 
 	events := mapper.MapAll(a.cfg.MapperConfig(), rows)
@@ -51,10 +54,11 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		other := ""
 		if e.LinkedID != linkedid {
 			// A call joined to this one by a transfer (rows found through shared uniqueids).
-			other = "  (call " + e.LinkedID + ")"
+			other = "  (call " + shown(e.LinkedID) + ")"
 		}
+		// The form is URL-encoded: it shows exactly what is sent, and no control character.
 		fmt.Fprintf(stdout, "  row %-6d %s%s\n", e.CELID, celbridge.EncodeForm(e.Fields(a.cfg.CRM.CompanyID)), other)
-		fmt.Fprintf(stdout, "             why: %s\n", e.Rule)
+		fmt.Fprintf(stdout, "             why: %s\n", shown(e.Rule))
 		if s, ok := states[e.IdempotencyKey()]; ok {
 			fmt.Fprintf(stdout, "             outbox: %s\n", s)
 		}
@@ -97,21 +101,35 @@ func (a *app) deliveryStates(ctx context.Context, linkedid string) map[string]st
 	if err != nil {
 		return states
 	}
+	redact := storedTextRedactor(a.cfg)
 	for _, e := range entries {
-		s := e.State
-		switch {
-		case e.State == store.StateDelivered:
-			s += " " + e.DeliveredAt.Local().Format("2006-01-02 15:04:05")
-		case e.LastError != "":
-			s += fmt.Sprintf(" after %d attempts, last error: %s", e.Attempts, e.LastError)
-		}
-		states[e.Key] = s
+		states[e.Key] = outboxState(e, redact)
 	}
 	return states
 }
 
+// outboxState describes an outbox row for people. Its last error holds the start of the
+// CRM's answer: older versions stored it as received, so it is redacted again and escaped.
+func outboxState(e store.Entry, redact func(string) string) string {
+	s := shown(e.State)
+	switch {
+	case e.State == store.StateDelivered:
+		s += " " + e.DeliveredAt.Local().Format("2006-01-02 15:04:05")
+	case e.LastError != "":
+		s += fmt.Sprintf(" after %d attempts, last error: %s", e.Attempts, shown(redact(e.LastError)))
+	}
+	return s
+}
+
+// storedTextRedactor returns what hides the configured CRM secrets (crm.headers values,
+// crm.url credentials) in a stored text, as the CRM client does in what it stores.
+func storedTextRedactor(cfg Config) func(string) string {
+	return (&crm.Client{URL: cfg.CRM.URL, Headers: cfg.CRM.Headers}).Redact
+}
+
 // printRows prints CEL rows as a compact table. DTMF rows' extra is hidden: it holds the
-// digits a caller typed, PINs included.
+// digits a caller typed, PINs included. Every field is escaped (see shown): a caller ID name
+// or a channel variable can hold anything, terminal escape sequences included.
 func printRows(w io.Writer, rows []celbridge.CELRow) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	fmt.Fprintln(tw, "  id\ttime\tevent\tchannel\tcid_num\texten\tcontext\tapp\tlinkedid\textra / peer")
@@ -123,8 +141,9 @@ func printRows(w io.Writer, rows []celbridge.CELRow) {
 		if r.Peer != "" {
 			extra = strings.TrimSpace(extra + " peer=" + r.Peer)
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.EventTime.Format("15:04:05"), r.EventType,
-			r.ChanName, r.CIDNum, r.Exten, r.Context, cut(r.AppName+" "+r.AppData, 40), r.LinkedID, cut(extra, 90))
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.EventTime.Format("15:04:05"), shown(r.EventType),
+			shown(r.ChanName), shown(r.CIDNum), shown(r.Exten), shown(r.Context), cut(shown(r.AppName+" "+r.AppData), 40),
+			shown(r.LinkedID), cut(shown(extra), 90))
 	}
 	tw.Flush()
 }
@@ -155,10 +174,42 @@ func compactExtra(extra string) string {
 	return strings.TrimSpace(b.String())
 }
 
+// cut shortens s to n bytes at most, ending in "…", without splitting a character.
 func cut(s string, n int) string {
 	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return s[:n-1] + "…"
+	if len(s) <= n {
+		return s
 	}
-	return s
+	i := n - 1
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// shown returns s fit for the operator's terminal: a backslash is doubled, invalid UTF-8 and
+// characters that are not printable (control characters such as ESC, CR, LF, TAB; invisible
+// format characters such as bidi overrides) are written as Go escapes (\x1b, \n, \u202e,
+// \xff). Printable text, Cyrillic included, is shown as is, without quotes.
+func shown(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r == '\\' || r == utf8.RuneError || !strconv.IsPrint(r) }) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case strconv.IsPrint(r):
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r) // '\x1b', '\n', '\u202e'
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
 }

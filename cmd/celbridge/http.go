@@ -36,6 +36,7 @@ type health struct {
 	lastTry   time.Time // last delivery attempt
 	lastTryOK bool
 	lastTyp   string
+	lastKind  string    // of the last failed attempt: "HTTP 503", "timeout"… never the CRM's body
 	lastOK    time.Time // last successful delivery
 }
 
@@ -48,10 +49,10 @@ func (h *health) poll(err error) {
 	}
 }
 
-func (h *health) delivery(typ string, ok bool) {
+func (h *health) delivery(typ string, ok bool, kind string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.lastTry, h.lastTryOK, h.lastTyp = time.Now(), ok, typ
+	h.lastTry, h.lastTryOK, h.lastTyp, h.lastKind = time.Now(), ok, typ, kind
 	if ok {
 		h.lastOK = h.lastTry
 	}
@@ -174,10 +175,10 @@ func (m *monitor) registerDelivery(reg *prometheus.Registry, d *crm.Dispatcher) 
 		Name: "celbridge_request_duration_seconds", Help: "Time a CRM request took.", Buckets: prometheus.DefBuckets,
 	}, []string{"type"})
 	reg.MustRegister(requests, latency)
-	d.OnResult = func(typ, result string, took time.Duration) {
+	d.OnResult = func(typ, result string, took time.Duration, kind string) {
 		requests.WithLabelValues(typ, result).Inc()
 		latency.WithLabelValues(typ).Observe(took.Seconds())
-		m.h.delivery(typ, result == crm.ResultOK)
+		m.h.delivery(typ, result == crm.ResultOK, kind)
 	}
 }
 
@@ -246,7 +247,7 @@ func (m *monitor) lag() (rows int64, behind time.Duration) {
 func (m *monitor) unhealthy(now time.Time) string {
 	m.h.mu.Lock()
 	pollErr, started := m.h.pollErr, m.h.started
-	lastTry, lastTryOK, lastTyp, lastOK := m.h.lastTry, m.h.lastTryOK, m.h.lastTyp, m.h.lastOK
+	lastTry, lastTryOK, lastTyp, lastKind, lastOK := m.h.lastTry, m.h.lastTryOK, m.h.lastTyp, m.h.lastKind, m.h.lastOK
 	m.h.mu.Unlock()
 
 	lastPoll := time.UnixMilli(m.st.LastOK.Load())
@@ -261,9 +262,10 @@ func (m *monitor) unhealthy(now time.Time) string {
 		return reason + " (run: celbridge check)"
 	}
 	if !lastTry.IsZero() && !lastTryOK {
+		// The kind only: /healthz needs no login, and the CRM's answer may echo a token.
 		s := m.storeStats()
-		return fmt.Sprintf("the last CRM request (%s) failed %s ago: %s (%d events wait; see: celbridge status)",
-			lastTyp, roundAge(now.Sub(lastTry)), s.LastError, s.Pending)
+		return fmt.Sprintf("the last CRM request (%s) failed %s ago: %s (%d events wait; the CRM's answer is in: celbridge status)",
+			lastTyp, roundAge(now.Sub(lastTry)), lastKind, s.Pending)
 	}
 	s := m.storeStats()
 	stuck := m.recent + m.a.cfg.CRM.Timeout.Duration

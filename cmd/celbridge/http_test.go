@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -130,6 +131,32 @@ func TestRun_MetricsAndHealthz(t *testing.T) {
 		}
 		d.waitMetric(t, "celbridge_poll_errors_total", atLeast(1))
 	})
+}
+
+// TestRun_HealthzShowsNoBody: /healthz needs no login, so a failed CRM request is shown there
+// by its status code and kind only, never with the CRM's answer (which may echo the token);
+// `status` shows the answer, redacted.
+func TestRun_HealthzShowsNoBody(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "crm-answer-text: bad token "+r.Header.Get("Authorization"), http.StatusInternalServerError)
+	}))
+	t.Cleanup(echo.Close)
+	config := s.writeConfig(t, opts{crmURL: echo.URL + "/api/Binotel/Push", extra: "[crm.headers]\nAuthorization = \"Bearer s3cr3t-T0ken\"\n"})
+	d := startRun(t, config)
+	s.nowCall(t, 1, time.UTC)
+	body := d.waitHealth(t, http.StatusServiceUnavailable, "the last CRM request (receivedTheCall) failed", "HTTP 500", "celbridge status")
+	for _, shown := range []string{"crm-answer-text", "s3cr3t", "redacted"} {
+		if strings.Contains(body, shown) {
+			t.Errorf("/healthz shows %q of the CRM's answer: %q", shown, body)
+		}
+	}
+	d.stop(t)
+	r := cli(t, nil, "status", "-config", config)
+	if !strings.Contains(r.stdout, "HTTP 500: crm-answer-text: bad token [redacted]") || strings.Contains(r.stdout, "s3cr3t") {
+		t.Errorf("status does not show the answer redacted:\n%s%s", r.stdout, r.stderr)
+	}
 }
 
 // grep returns the lines of body that contain s.

@@ -101,9 +101,10 @@ func (a *app) retryOne(ctx context.Context, id string, stdout io.Writer) error {
 		}
 	}
 	if len(failed) == 0 {
-		fmt.Fprintf(stdout, "no failed events of %s to re-queue\n", call)
+		fmt.Fprintf(stdout, "no failed events of %s to re-queue\n", shown(call))
 		return nil
 	}
+	redact := storedTextRedactor(a.cfg)
 	n := 0
 	for _, e := range failed {
 		m, err := a.store.Requeue(ctx, e.Key)
@@ -112,18 +113,15 @@ func (a *app) retryOne(ctx context.Context, id string, stdout io.Writer) error {
 		}
 		if m > 0 {
 			n += m
-			fmt.Fprintf(stdout, "re-queued %s (attempts %d, last error: %s)\n", e.Key, e.Attempts, oneLine(e.LastError))
+			fmt.Fprintf(stdout, "re-queued %s (attempts %d, last error: %s)\n", shown(e.Key), e.Attempts, oneLine(redact(e.LastError)))
 		}
 	}
-	fmt.Fprintf(stdout, "re-queued %d failed event(s) of call %s; %s\n", n, c.GeneralCallID, retryHint)
+	fmt.Fprintf(stdout, "re-queued %d failed event(s) of call %s; %s\n", n, shown(c.GeneralCallID), retryHint)
 	return nil
 }
 
-// oneLine shortens a stored error (it may hold the CRM's response body) for one output line.
+// oneLine shortens a stored error (it may hold the CRM's response body, as received by older
+// versions) to one output line of about 200 bytes, escaped (see shown).
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return cut(shown(strings.Join(strings.Fields(s), " ")), 201)
 }

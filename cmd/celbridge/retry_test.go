@@ -147,3 +147,18 @@ func TestRetry(t *testing.T) {
 		t.Errorf("retry with two IDs: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestOneLine: a stored error is printed on one line, escaped: the CRM's answer stored by an
+// older version may hold terminal escape sequences.
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"HTTP 400: unknown number format":        "HTTP 400: unknown number format",
+		"HTTP 400: <h1>Bad</h1>\r\n\t<p>x</p>\n": "HTTP 400: <h1>Bad</h1> <p>x</p>",
+		"HTTP 400: \x1b[2J\x1b]0;owned\x07 \xff": `HTTP 400: \x1b[2J\x1b]0;owned\a \xff`,
+		strings.Repeat("я", 150):                 strings.Repeat("я", 100) + "…",
+	} {
+		if got := oneLine(in); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
