@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/clock"
 )
 
 // Outbox is the part of the store the Dispatcher uses (store.DB implements it). Its errors
@@ -314,7 +315,7 @@ func (d *Dispatcher) now() time.Time {
 	if d.Now != nil {
 		return d.Now()
 	}
-	return time.Now()
+	return clock.Now()
 }
 
 func (d *Dispatcher) backoff(attempt int) time.Duration {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "celbridge")
-	build := exec.Command(goTool(), "build", "-o", binary, "./cmd/celbridge")
+	build := exec.Command(goTool(), "build", "-o", binary, "-tags", clock.Tags, "./cmd/celbridge")
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/celbridge: %v\n%s", err, out)

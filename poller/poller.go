@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/clock"
 )
 
 // Source reads CEL rows by primary key. *MySQLSource implements it.
@@ -324,7 +325,7 @@ func (p *Poller) now() time.Time {
 	if p.Now != nil {
 		return p.Now()
 	}
-	return time.Now()
+	return clock.Now()
 }
 
 func (p *Poller) logger() *slog.Logger {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
 
@@ -26,7 +27,7 @@ func TestSmoke(t *testing.T) {
 	}
 	root := testdb.ModuleRoot(t)
 	bin := filepath.Join(t.TempDir(), "celbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/celbridge")
+	build := exec.Command("go", "build", "-o", bin, "-tags", clock.Tags, "./cmd/celbridge")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build celbridge: %v\n%s", err, out)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/poller"
 	"github.com/celbridge/celbridge/store"
 )
@@ -52,7 +53,7 @@ func (h *health) poll(err error) {
 func (h *health) delivery(typ string, ok bool, kind string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.lastTry, h.lastTryOK, h.lastTyp, h.lastKind = time.Now(), ok, typ, kind
+	h.lastTry, h.lastTryOK, h.lastTyp, h.lastKind = clock.Now(), ok, typ, kind
 	if ok {
 		h.lastOK = h.lastTry
 	}
@@ -82,7 +83,7 @@ func (a *app) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher
 	if err != nil {
 		return nil, usageError{err}
 	}
-	m := &monitor{a: a, st: p.Stats(), h: &health{started: time.Now()}, recent: max(3*interval(sched), minRecent)}
+	m := &monitor{a: a, st: p.Stats(), h: &health{started: clock.Now()}, recent: max(3*interval(sched), minRecent)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerPoller(reg, p)
@@ -92,7 +93,7 @@ func (a *app) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if reason := m.unhealthy(time.Now()); reason != "" {
+		if reason := m.unhealthy(clock.Now()); reason != "" {
 			http.Error(w, "unhealthy: "+reason, http.StatusServiceUnavailable)
 			return
 		}
@@ -110,7 +111,7 @@ func (a *app) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher
 
 // interval is the time between two polls of s (for a cron spec, between the next two).
 func interval(s poller.Schedule) time.Duration {
-	next := s.Next(time.Now())
+	next := s.Next(clock.Now())
 	return s.Next(next).Sub(next)
 }
 
@@ -192,7 +193,7 @@ func (m *monitor) registerStore(reg *prometheus.Registry) {
 		gaugeFunc("celbridge_outbox_oldest_pending_age_seconds", "Age of the oldest event waiting for delivery; 0 when none.",
 			func() float64 {
 				if s := m.storeStats(); !s.OldestPending.IsZero() {
-					return time.Since(s.OldestPending).Seconds()
+					return clock.Since(s.OldestPending).Seconds()
 				}
 				return 0
 			}),
@@ -203,11 +204,11 @@ func (m *monitor) registerStore(reg *prometheus.Registry) {
 func (m *monitor) storeStats() store.Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if time.Since(m.storeAt) >= storeStatsTTL {
+	if clock.Since(m.storeAt) >= storeStatsTTL {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		m.storeSnap, m.storeErr = m.a.store.Stats(ctx, time.Now())
-		m.storeAt = time.Now()
+		m.storeSnap, m.storeErr = m.a.store.Stats(ctx, clock.Now())
+		m.storeAt = clock.Now()
 		if m.storeErr != nil {
 			m.a.log.Warn("read store stats for metrics", "err", m.storeErr)
 		}
@@ -220,11 +221,11 @@ func (m *monitor) storeStats() store.Stats {
 func (m *monitor) newest() (int64, time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if time.Since(m.lagAt) >= lagTTL {
+	if clock.Since(m.lagAt) >= lagTTL {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		id, at, err := m.a.source.Newest(ctx)
-		m.lagAt = time.Now()
+		m.lagAt = clock.Now()
 		if err == nil {
 			m.newestID, m.newestAt = id, at
 		}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
 )
@@ -139,7 +140,7 @@ func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error
 	}
 	// Events the CRM refused for good block their calls until someone acts: keep saying so,
 	// so that a cron job does not fail once and then look healthy.
-	if st, serr := a.store.Stats(ctx, time.Now()); serr == nil && st.Failed > 0 && failed == 0 {
+	if st, serr := a.store.Stats(ctx, clock.Now()); serr == nil && st.Failed > 0 && failed == 0 {
 		err = errors.Join(err, fmt.Errorf("%d events are parked as failed (the CRM refused them): see celbridge status and the log, then celbridge retry", st.Failed))
 	}
 	a.prune(ctx)
