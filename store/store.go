@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create store directory: %w (check store.path and its permissions)", err)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	db, err := open(path, writeParams)
 	if err != nil {
 		return nil, err
@@ -112,6 +116,27 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open store %s read-only: %w", path, err)
 	}
 	return db, nil
+}
+
+// createPrivate creates an empty state file readable by its owner only, whatever the umask:
+// it holds callers' phone numbers. SQLite gives the -wal and -shm files the mode of the main
+// file. An existing file keeps its mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create store %s: %w (check store.path and its directory's owner)", path, err)
+	}
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	return nil
 }
 
 func open(path, params string) (*DB, error) {
