@@ -18,7 +18,7 @@ func (db *DB) Checkpoint(ctx context.Context) (cursor int64, ok bool, err error)
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("read checkpoint: %w", err)
+		return 0, false, fmt.Errorf("read checkpoint: %w", db.damaged(ctx, err))
 	}
 	return cursor, true, nil
 }

@@ -83,7 +83,7 @@ func TestOpen_Errors(t *testing.T) {
 	}{
 		{"NotSQLite", func(t *testing.T, path string) {
 			writeFile(t, path, strings.Repeat("not a database\n", 100))
-		}, "is it a celbridge state file? check store.path"},
+		}, "file is not a database (26) (check store.path; if it is right: stop celbridge"},
 		{"OtherProgramsDatabase", func(t *testing.T, path string) {
 			execRaw(t, path, `CREATE TABLE users (id INTEGER PRIMARY KEY)`)
 		}, "not a celbridge state file (check store.path)"},

@@ -86,6 +86,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.db.SetMaxOpenConns(1) // one writer connection: no SQLITE_BUSY between our own goroutines
 	if err := db.init(ctx); err != nil {
+		err = db.damaged(ctx, err)
 		db.db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -112,6 +113,7 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	}
 	db.db.SetMaxOpenConns(2)
 	if err := checkSchema(ctx, db.db, migrations.FS); err != nil {
+		err = db.damaged(ctx, err)
 		db.db.Close()
 		return nil, fmt.Errorf("open store %s read-only: %w", path, err)
 	}
@@ -152,14 +154,20 @@ func fileURI(path string) string {
 	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
-// init checks that the file is a usable WAL database and migrates it.
+// init checks that the file is an undamaged WAL database and migrates it.
 func (db *DB) init(ctx context.Context) error {
 	var mode string
 	if err := db.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		if isDamage(err) {
+			return fmt.Errorf("read journal mode: %w", err) // Open adds what to do
+		}
 		return fmt.Errorf("read journal mode: %w (is it a celbridge state file? check store.path)", err)
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal mode is %q, not wal (put store.path on a local filesystem)", mode)
+	}
+	if err := db.checkQuick(ctx); err != nil {
+		return err
 	}
 	return migrate(ctx, db.db, migrations.FS, db.now())
 }
@@ -196,14 +204,14 @@ func (db *DB) read(ctx context.Context, fn func(*sql.Tx) error) error {
 func (db *DB) tx(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
 	tx, err := db.db.BeginTx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return db.damaged(ctx, fmt.Errorf("begin transaction: %w", err))
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return db.damaged(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
+		return db.damaged(ctx, fmt.Errorf("commit transaction: %w", err))
 	}
 	return nil
 }
