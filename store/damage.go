@@ -38,7 +38,12 @@ func (db *DB) damaged(ctx context.Context, err error) error {
 	if err == nil || errors.Is(err, ErrDamaged) || !isDamage(err) {
 		return err
 	}
-	return fmt.Errorf("%w: %w (%s)", ErrDamaged, err, db.recovery(ctx))
+	fix := db.recovery(ctx)
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB {
+		fix = "check store.path; if it is right: " + fix // or some other file is there
+	}
+	return db.file.setFault(fmt.Errorf("%w: %w (%s)", ErrDamaged, err, fix))
 }
 
 // checkQuick runs PRAGMA quick_check, SQLite's O(n) test of the file's structure (pages,
@@ -109,12 +114,16 @@ func (db *DB) ResumeID(ctx context.Context) (id int64, ok bool, err error) {
 // file still tells where its undelivered calls begin.
 func (db *DB) recovery(ctx context.Context) string {
 	name := filepath.Base(db.path)
-	backfill := "celbridge backfill -from TIME, TIME being shortly before the last call the CRM received"
-	if id, ok, err := db.ResumeID(ctx); err == nil && ok {
-		backfill = fmt.Sprintf("celbridge backfill -from-id %d", id)
-	}
-	return fmt.Sprintf("check store.path; if it is right: stop celbridge; move the file aside with its "+
+	return fmt.Sprintf("stop celbridge; move the file aside with its "+
 		"-wal and -shm: cd %s && mkdir -p damaged && mv %s %s-wal %s-shm damaged/ (the last two may "+
 		"be absent); start celbridge, which begins afresh at the newest CEL row; then send what was "+
-		"not delivered: %s", filepath.Dir(db.path), name, name, name, backfill)
+		"not delivered: %s", filepath.Dir(db.path), name, name, name, db.backfillHint(ctx))
+}
+
+// backfillHint is the backfill command that resends what the store had not delivered.
+func (db *DB) backfillHint(ctx context.Context) string {
+	if id, ok, err := db.ResumeID(ctx); err == nil && ok {
+		return fmt.Sprintf("celbridge backfill -from-id %d", id)
+	}
+	return "celbridge backfill -from TIME, TIME being shortly before the last call the CRM received"
 }

@@ -28,6 +28,9 @@ LIMIT ?`
 // or before now; ordered by next attempt, then id. A failed head blocks its call until
 // Requeue. A row stays due until Delivered, Retry or Fail is called on it.
 func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]celbridge.Delivery, error) {
+	if err := db.file.err(); err != nil { // a lost file's rows would be pushed, never marked
+		return nil, fmt.Errorf("read due outbox rows: %w", err)
+	}
 	rows, err := db.reader().QueryContext(ctx, dueQuery, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read due outbox rows: %w", db.damaged(ctx, err))
@@ -141,6 +144,9 @@ func (db *DB) writeMarks(ctx context.Context, batch []*mark) {
 // Retry records failed attempt number attempts of pending row id and when to try again
 // (the zero time: at once).
 func (db *DB) Retry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error {
+	if err := db.CheckFile(); err != nil {
+		return fmt.Errorf("schedule retry of outbox row %d: %w", id, err)
+	}
 	res, err := db.db.ExecContext(ctx, `UPDATE outbox
 		SET attempts = ?, next_attempt_at = ?, last_error = ?, last_error_at = ?
 		WHERE id = ? AND state = 'pending'`, attempts, msOrZero(next), lastErr, db.now().UnixMilli(), id)
@@ -153,6 +159,9 @@ func (db *DB) Retry(ctx context.Context, id int64, attempts int, next time.Time,
 // Fail parks row id as failed after attempts attempts: it and the rest of its call wait for
 // Requeue.
 func (db *DB) Fail(ctx context.Context, id int64, attempts int, lastErr string) error {
+	if err := db.CheckFile(); err != nil {
+		return fmt.Errorf("mark outbox row %d failed: %w", id, err)
+	}
 	res, err := db.db.ExecContext(ctx, `UPDATE outbox
 		SET state = 'failed', attempts = ?, last_error = ?, last_error_at = ?
 		WHERE id = ? AND state IN ('pending', 'failed')`, attempts, lastErr, db.now().UnixMilli(), id)
@@ -233,6 +242,9 @@ WHERE state = 'failed' AND (?1 = '' OR idem_key = ?1 OR general_call_id = ?1)`
 // it changed. key selects the rows: an idempotency key, a generalCallID (every failed row of
 // the call), or "" for every failed row.
 func (db *DB) Requeue(ctx context.Context, key string) (int, error) {
+	if err := db.CheckFile(); err != nil {
+		return 0, fmt.Errorf("requeue failed outbox rows %q: %w", key, err)
+	}
 	res, err := db.db.ExecContext(ctx, requeueFailed, key)
 	if err != nil {
 		return 0, fmt.Errorf("requeue failed outbox rows %q: %w", key, db.damaged(ctx, err))

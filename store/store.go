@@ -47,6 +47,7 @@ type DB struct {
 	rdb  *sql.DB // read-only connection for Due; nil when opened read-only (db then reads)
 	path string
 	now  func() time.Time // created_at, last_error_at, updated_at; replaced in tests
+	file fileWatch        // the file Open opened, for CheckFile
 
 	// Delivered's group commit: marks waiting, and whether a caller is writing them.
 	marksMu sync.Mutex
@@ -87,6 +88,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.db.SetMaxOpenConns(1) // one writer connection: no SQLITE_BUSY between our own goroutines
 	if err := db.init(ctx); err != nil {
 		err = db.damaged(ctx, err)
+		db.db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := db.file.watch(path); err != nil {
 		db.db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -183,8 +188,11 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// write runs fn in a write transaction and commits it.
+// write runs fn in a write transaction and commits it, unless the file is lost or damaged.
 func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := db.CheckFile(); err != nil {
+		return err
+	}
 	return db.tx(ctx, nil, fn)
 }
 
