@@ -1,14 +1,19 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite" // to damage a state file by hand
 )
 
 // TestRun_StopsWhenStoreLost deletes the state file under a running daemon (idle, nothing
@@ -97,4 +102,88 @@ func TestStatusReport_FirstStart(t *testing.T) {
 	if strings.Contains(out.String(), "\nfirst start ") {
 		t.Errorf("a store with no first start on record shows one:\n%s", out.String())
 	}
+}
+
+// TestCheck_StoreDamaged damages a stopped daemon's state file (holding one delivered call):
+// check's store line fails with what to do (move it aside, backfill), where it said
+// "writable and up to date".
+func TestCheck_StoreDamaged(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		want   string
+	}{
+		{"RandomBytesMidFile", func(t *testing.T, path string) {
+			overwriteRandom(t, path, fileSize(t, path)/2/4096*4096, 2*4096)
+		}, "quick_check"},
+		{"Truncated", func(t *testing.T, path string) {
+			if err := os.Truncate(path, fileSize(t, path)/2); err != nil {
+				t.Fatal(err)
+			}
+		}, "malformed"},
+		{"IndexDisagrees", func(t *testing.T, path string) { // only integrity_check sees it
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`PRAGMA writable_schema = ON;
+				UPDATE sqlite_schema SET sql = 'CREATE INDEX outbox_linked_id ON outbox (general_call_id, id)'
+				WHERE name = 'outbox_linked_id'`); err != nil {
+				t.Fatal(err)
+			}
+		}, "integrity_check"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := *s
+			s.store = filepath.Join(t.TempDir(), "state.db")
+			config := s.writeConfig(t, opts{})
+			if r := cli(t, nil, "once", "-config", config); r.code != 0 {
+				t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
+			}
+			if r := cli(t, nil, "backfill", "-config", config, "-from-id", "1"); r.code != 0 {
+				t.Fatalf("backfill: exit %d\n%s", r.code, r.stderr)
+			}
+			tc.damage(t, s.store)
+			r := cli(t, nil, "check", "-config", config)
+			if r.code != 1 {
+				t.Errorf("exit %d, want 1", r.code)
+			}
+			wantLine(t, r.stdout, "✗", s.store, "the store file is damaged", tc.want, "stop celbridge",
+				"mkdir -p damaged && mv state.db state.db-wal state.db-shm damaged/", "celbridge backfill -from")
+			if strings.Contains(r.stdout, "belong to the user") {
+				t.Errorf("check blames ownership for a damaged file:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// overwriteRandom writes n random bytes (from a fixed seed) at offset off of the file at path.
+func overwriteRandom(t *testing.T, path string, off int64, n int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(15, 4))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
