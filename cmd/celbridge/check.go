@@ -76,6 +76,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	c.cfg = cfg
 	c.report(checkPass, "config "+*path+" is valid", "")
+	c.checkConfigMode(*path)
 	defer c.close()
 	if c.checkLogin(ctx) && c.checkSelect(ctx) {
 		c.checkReadOnly(ctx)

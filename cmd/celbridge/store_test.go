@@ -4,11 +4,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,4 +188,50 @@ func fileSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// TestCheck_ConfigReadable warns when the config holds the MySQL password and every user may
+// read it; a warning does not fail check.
+func TestCheck_ConfigReadable(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	for _, mode := range []os.FileMode{0o644, 0o604, 0o640, 0o600} {
+		if err := os.Chmod(s.config, mode); err != nil {
+			t.Fatal(err)
+		}
+		r := cli(t, nil, "check", "-config", s.config)
+		if r.code != 0 {
+			t.Errorf("mode %04o: exit %d, want 0 (a warning)\n%s", mode, r.code, r.stdout)
+		}
+		if mode&0o004 == 0 {
+			if strings.Contains(r.stdout, "readable by every user") {
+				t.Errorf("mode %04o: warned:\n%s", mode, r.stdout)
+			}
+			continue
+		}
+		wantLine(t, r.stdout, "!", fmt.Sprintf("config %s is readable by every user (mode %04o) and holds the MySQL password (mysql.dsn)", s.config, mode),
+			"→ chmod 640 "+s.config+" && chgrp celbridge "+s.config)
+	}
+}
+
+func TestConfigSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		dsn, url string
+		headers  map[string]string
+		want     []string
+	}{
+		{"celbridge@unix(/run/mysqld/mysqld.sock)/asteriskcdrdb", "https://crm.example/push", nil, nil},
+		{"celbridge:s3cret@tcp(127.0.0.1:3306)/asteriskcdrdb", "https://crm.example/push", nil,
+			[]string{"the MySQL password (mysql.dsn)"}},
+		{"celbridge@tcp(127.0.0.1:3306)/asteriskcdrdb", "https://u:p@crm.example/push",
+			map[string]string{"X-Token": "t0k3n", "Authorization": "Bearer x", "X-Empty": ""},
+			[]string{"a password in crm.url", "crm.headers values (Authorization, X-Token)"}},
+	} {
+		cfg := DefaultConfig()
+		cfg.MySQL.DSN, cfg.CRM.URL, cfg.CRM.Headers = tc.dsn, tc.url, tc.headers
+		if got := configSecrets(cfg); !slices.Equal(got, tc.want) {
+			t.Errorf("configSecrets(%s, %s, %v) = %q, want %q", tc.dsn, tc.url, tc.headers, got, tc.want)
+		}
+	}
 }
