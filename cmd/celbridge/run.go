@@ -51,7 +51,7 @@ func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	if err != nil {
 		return nil, err
 	}
-	return &app{cfg: cfg, log: newLogger(cfg.Log, stderr)}, nil
+	return &app{name: name, cfg: cfg, log: newLogger(cfg.Log, stderr)}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
@@ -60,7 +60,11 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
-	if err := a.openLive(ctx); err != nil {
+	if err := a.openLive(ctx, true); err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil { // stopped while waiting for a backfill
+			a.log.Info("celbridge stopped before it started", "reason", err)
+			return nil
+		}
 		return err
 	}
 	sched, err := poller.ParseSchedule(a.cfg.Poll.Schedule)
@@ -142,7 +146,7 @@ func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
-	if err := a.openLive(ctx); err != nil {
+	if err := a.openLive(ctx, false); err != nil {
 		return err
 	}
 	d := a.dispatcher()

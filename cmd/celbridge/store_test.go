@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -234,4 +236,132 @@ func TestConfigSecrets(t *testing.T) {
 			t.Errorf("configSecrets(%s, %s, %v) = %q, want %q", tc.dsn, tc.url, tc.headers, got, tc.want)
 		}
 	}
+}
+
+// process is a celbridge command running in the background.
+type process struct {
+	cmd  *exec.Cmd
+	log  *syncBuffer // stdout and stderr
+	done chan struct{}
+	err  error
+}
+
+func startProcess(t *testing.T, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(binary, args...), log: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		<-p.done
+	})
+	return p
+}
+
+// exited fails the test if the process has exited.
+func (p *process) exited(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.done:
+		t.Fatalf("%v exited: %v\n%s", p.cmd.Args[1:], p.err, p.log)
+	default:
+	}
+}
+
+// wait waits up to 30s for the process to exit and returns its exit code.
+func (p *process) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%v still runs after 30s:\n%s", p.cmd.Args, p.log)
+	}
+	if ee, ok := p.err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return 0
+}
+
+// TestRun_WaitsForBackfill starts run while a backfill delivers its events itself (the CRM
+// answers 503, so it holds the store's lock): run waits, saying so once, instead of exiting
+// 1 into a restart loop, and starts when the backfill is done. once, which cron repeats, and
+// a second run are told at once who holds the store.
+func TestRun_WaitsForBackfill(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	s.crm.mu.Lock()
+	s.crm.status = http.StatusServiceUnavailable
+	s.crm.mu.Unlock()
+	backfill := startProcess(t, "backfill", "-config", s.config, "-from-id", "1")
+	waitFor(t, "the backfill to hold the store's lock", func() bool {
+		busy, err := storeInUse(s.store)
+		return busy && err == nil
+	})
+
+	run := startProcess(t, "run", "-config", s.config)
+	waitFor(t, "run to say it waits", func() bool {
+		run.exited(t)
+		return strings.Contains(run.log.String(), "store in use by a backfill that delivers its events; waiting for it to finish")
+	})
+	if !strings.Contains(run.log.String(), fmt.Sprintf("pid=%d", backfill.cmd.Process.Pid)) {
+		t.Errorf("run does not name the backfill's pid:\n%s", run.log)
+	}
+	r := cli(t, nil, "once", "-config", s.config)
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by a backfill (pid %d) that delivers its events (try again once it has finished", backfill.cmd.Process.Pid)) {
+		t.Errorf("once during the backfill: exit %d\n%s", r.code, r.stderr)
+	}
+	time.Sleep(2 * lockRetry) // run keeps waiting: it tries again, without exiting
+	run.exited(t)
+
+	s.crm.mu.Lock()
+	s.crm.status = 0
+	s.crm.mu.Unlock()
+	if code := backfill.wait(t); code != 0 {
+		t.Fatalf("backfill: exit %d\n%s", code, backfill.log)
+	}
+	waitFor(t, "run to start", func() bool { return strings.Contains(run.log.String(), "celbridge started") })
+	if n := strings.Count(run.log.String(), "waiting for it to finish"); n != 1 {
+		t.Errorf("run said %d times that it waits, want once:\n%s", n, run.log)
+	}
+	r = cli(t, nil, "run", "-config", s.config)
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by another celbridge (stop it first: systemctl stop celbridge, or kill %d (celbridge run)", run.cmd.Process.Pid)) {
+		t.Errorf("second run: exit %d\n%s", r.code, r.stderr)
+	}
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	if code := run.wait(t); code != 0 {
+		t.Errorf("run: exit %d after SIGTERM\n%s", code, run.log)
+	}
+}
+
+// TestRun_StopWhileWaitingForBackfill stops a run that waits for a backfill: a clean exit.
+func TestRun_StopWhileWaitingForBackfill(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	s.crm.mu.Lock()
+	s.crm.status = http.StatusServiceUnavailable
+	s.crm.mu.Unlock()
+	backfill := startProcess(t, "backfill", "-config", s.config, "-from-id", "1")
+	waitFor(t, "the backfill to hold the store's lock", func() bool {
+		busy, err := storeInUse(s.store)
+		return busy && err == nil
+	})
+	run := startProcess(t, "run", "-config", s.config)
+	waitFor(t, "run to wait", func() bool {
+		run.exited(t)
+		return strings.Contains(run.log.String(), "waiting for it to finish")
+	})
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	if code := run.wait(t); code != 0 {
+		t.Errorf("run stopped while waiting: exit %d\n%s", code, run.log)
+	}
+	backfill.cmd.Process.Signal(syscall.SIGTERM)
+	backfill.wait(t)
 }
