@@ -84,12 +84,13 @@ func (db *DB) CheckFile() error {
 	var fix string
 	switch what {
 	case fileDeleted:
-		fix = "celbridge stops rather than write into it: if the file was moved, put it back with its " +
-			"-wal and -shm and start celbridge; otherwise start celbridge, which begins afresh at the " +
-			"newest CEL row, then send what was not delivered: " + db.backfillHint(ctx)
+		fix = "celbridge stops rather than write into it; started again (systemd does so), it begins " +
+			"afresh at the newest CEL row. If the file was moved: systemctl stop celbridge, put it back " +
+			"with its -wal and -shm, systemctl start celbridge. Otherwise send what was not delivered: " +
+			db.backfillHint(ctx)
 	case fileReplaced:
-		fix = "celbridge stops rather than write into the old file: start celbridge to use the file now " +
-			"at the path, then send what the old one had not delivered: " + db.backfillHint(ctx)
+		fix = "celbridge stops rather than write into the old file; started again (systemd does so), it " +
+			"uses the file now at the path. Send what the old one had not delivered: " + db.backfillHint(ctx)
 	default:
 		fix = db.recovery(ctx)
 	}

@@ -25,18 +25,20 @@ func TestDB_CheckFile(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-		}, []string{"was deleted or moved away", "put it back", "celbridge backfill -from-id 200"}},
+		}, []string{"was deleted or moved away", "begins afresh at the newest CEL row",
+			"If the file was moved: systemctl stop celbridge, put it back", "celbridge backfill -from-id 200"}},
 		{"MovedAway", func(t *testing.T, path string) {
 			if err := os.Rename(path, path+".old"); err != nil {
 				t.Fatal(err)
 			}
-		}, []string{"was deleted or moved away", "put it back"}},
+		}, []string{"was deleted or moved away", "systemctl stop celbridge, put it back"}},
 		{"Replaced", func(t *testing.T, path string) {
 			other := filledStore(t, 1)
 			if err := os.Rename(other, path); err != nil {
 				t.Fatal(err)
 			}
-		}, []string{"was replaced", "start celbridge to use the file now at the path", "celbridge backfill -from-id 200"}},
+		}, []string{"was replaced", "started again (systemd does so), it uses the file now at the path",
+			"celbridge backfill -from-id 200"}},
 		{"TruncatedToZero", func(t *testing.T, path string) {
 			if err := os.Truncate(path, 0); err != nil {
 				t.Fatal(err)
