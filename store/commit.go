@@ -18,7 +18,7 @@ func (db *DB) Checkpoint(ctx context.Context) (cursor int64, ok bool, err error)
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("read checkpoint: %w", err)
+		return 0, false, fmt.Errorf("read checkpoint: %w", db.damaged(ctx, err))
 	}
 	return cursor, true, nil
 }
@@ -26,11 +26,21 @@ func (db *DB) Checkpoint(ctx context.Context) (cursor int64, ok bool, err error)
 // Commit stores events and sets the checkpoint to cursor in one transaction, so a crash keeps
 // both or neither. Events already in the outbox (same generalCallID, requestType and seq)
 // are ignored, which makes replaying CEL rows from the checkpoint safe; added counts the new
-// ones. Events are stored in slice order, which is their delivery order within a call.
+// ones. Events are stored in slice order, which is their delivery order within a call. The
+// first checkpoint of a store also records the first start (see FirstStart).
 func (db *DB) Commit(ctx context.Context, cursor int64, events []celbridge.Event) (added int, err error) {
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		if added, err = db.insertEvents(ctx, tx, events); err != nil {
 			return err
+		}
+		var first bool
+		if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM checkpoint)`).Scan(&first); err != nil {
+			return fmt.Errorf("read checkpoint: %w", err)
+		}
+		if first {
+			if err := db.recordFirstStart(ctx, tx, cursor); err != nil {
+				return err
+			}
 		}
 		return db.setCheckpoint(ctx, tx, cursor)
 	})

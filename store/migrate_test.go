@@ -2,11 +2,13 @@ package store_test
 
 import (
 	"database/sql"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/celbridge/celbridge/migrations"
 	"github.com/celbridge/celbridge/store"
 	_ "modernc.org/sqlite"
 )
@@ -66,8 +68,9 @@ func TestOpen_ReopenKeepsDataAndMigrations(t *testing.T) {
 	if err := store.SQL(db).QueryRow(`SELECT count(*), max(applied_at) FROM schema_migrations`).Scan(&n, &again); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || again != applied {
-		t.Errorf("schema_migrations after reopen: %d rows, applied_at %d; want 1 row, applied_at %d", n, again, applied)
+	all, _ := fs.Glob(migrations.FS, "*.sql")
+	if n != len(all) || again != applied {
+		t.Errorf("schema_migrations after reopen: %d rows, applied_at %d; want %d rows, applied_at %d", n, again, len(all), applied)
 	}
 	if cursor, ok, err := db.Checkpoint(ctx); err != nil || !ok || cursor != 109 {
 		t.Errorf("Checkpoint after reopen = %d, %v, %v; want 109", cursor, ok, err)
@@ -83,7 +86,7 @@ func TestOpen_Errors(t *testing.T) {
 	}{
 		{"NotSQLite", func(t *testing.T, path string) {
 			writeFile(t, path, strings.Repeat("not a database\n", 100))
-		}, "is it a celbridge state file? check store.path"},
+		}, "file is not a database (26) (check store.path; if it is right: stop celbridge"},
 		{"OtherProgramsDatabase", func(t *testing.T, path string) {
 			execRaw(t, path, `CREATE TABLE users (id INTEGER PRIMARY KEY)`)
 		}, "not a celbridge state file (check store.path)"},

@@ -28,9 +28,12 @@ LIMIT ?`
 // or before now; ordered by next attempt, then id. A failed head blocks its call until
 // Requeue. A row stays due until Delivered, Retry or Fail is called on it.
 func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]celbridge.Delivery, error) {
+	if err := db.file.err(); err != nil { // a lost file's rows would be pushed, never marked
+		return nil, fmt.Errorf("read due outbox rows: %w", err)
+	}
 	rows, err := db.reader().QueryContext(ctx, dueQuery, now.UnixMilli(), limit)
 	if err != nil {
-		return nil, fmt.Errorf("read due outbox rows: %w", err)
+		return nil, fmt.Errorf("read due outbox rows: %w", db.damaged(ctx, err))
 	}
 	defer rows.Close()
 	var due []celbridge.Delivery
@@ -38,7 +41,7 @@ func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]celbridge.De
 		var d celbridge.Delivery
 		var payload string
 		if err := rows.Scan(&d.ID, &payload, &d.Attempts); err != nil {
-			return nil, fmt.Errorf("read due outbox row: %w", err)
+			return nil, fmt.Errorf("read due outbox row: %w", db.damaged(ctx, err))
 		}
 		if err := json.Unmarshal([]byte(payload), &d.Event); err != nil {
 			return nil, fmt.Errorf("decode payload of outbox row %d: %w", d.ID, err)
@@ -46,7 +49,7 @@ func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]celbridge.De
 		due = append(due, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read due outbox rows: %w", err)
+		return nil, fmt.Errorf("read due outbox rows: %w", db.damaged(ctx, err))
 	}
 	return due, nil
 }
@@ -141,11 +144,14 @@ func (db *DB) writeMarks(ctx context.Context, batch []*mark) {
 // Retry records failed attempt number attempts of pending row id and when to try again
 // (the zero time: at once).
 func (db *DB) Retry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error {
+	if err := db.CheckFile(); err != nil {
+		return fmt.Errorf("schedule retry of outbox row %d: %w", id, err)
+	}
 	res, err := db.db.ExecContext(ctx, `UPDATE outbox
 		SET attempts = ?, next_attempt_at = ?, last_error = ?, last_error_at = ?
 		WHERE id = ? AND state = 'pending'`, attempts, msOrZero(next), lastErr, db.now().UnixMilli(), id)
 	if err := changed(ctx, db.db, res, err, id, ""); err != nil {
-		return fmt.Errorf("schedule retry of outbox row %d: %w", id, err)
+		return fmt.Errorf("schedule retry of outbox row %d: %w", id, db.damaged(ctx, err))
 	}
 	return nil
 }
@@ -153,11 +159,14 @@ func (db *DB) Retry(ctx context.Context, id int64, attempts int, next time.Time,
 // Fail parks row id as failed after attempts attempts: it and the rest of its call wait for
 // Requeue.
 func (db *DB) Fail(ctx context.Context, id int64, attempts int, lastErr string) error {
+	if err := db.CheckFile(); err != nil {
+		return fmt.Errorf("mark outbox row %d failed: %w", id, err)
+	}
 	res, err := db.db.ExecContext(ctx, `UPDATE outbox
 		SET state = 'failed', attempts = ?, last_error = ?, last_error_at = ?
 		WHERE id = ? AND state IN ('pending', 'failed')`, attempts, lastErr, db.now().UnixMilli(), id)
 	if err := changed(ctx, db.db, res, err, id, ""); err != nil {
-		return fmt.Errorf("mark outbox row %d failed: %w", id, err)
+		return fmt.Errorf("mark outbox row %d failed: %w", id, db.damaged(ctx, err))
 	}
 	return nil
 }
@@ -233,9 +242,12 @@ WHERE state = 'failed' AND (?1 = '' OR idem_key = ?1 OR general_call_id = ?1)`
 // it changed. key selects the rows: an idempotency key, a generalCallID (every failed row of
 // the call), or "" for every failed row.
 func (db *DB) Requeue(ctx context.Context, key string) (int, error) {
+	if err := db.CheckFile(); err != nil {
+		return 0, fmt.Errorf("requeue failed outbox rows %q: %w", key, err)
+	}
 	res, err := db.db.ExecContext(ctx, requeueFailed, key)
 	if err != nil {
-		return 0, fmt.Errorf("requeue failed outbox rows %q: %w", key, err)
+		return 0, fmt.Errorf("requeue failed outbox rows %q: %w", key, db.damaged(ctx, err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {

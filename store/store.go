@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,7 @@ type DB struct {
 	rdb  *sql.DB // read-only connection for Due; nil when opened read-only (db then reads)
 	path string
 	now  func() time.Time // created_at, last_error_at, updated_at; replaced in tests
+	file fileWatch        // the file Open opened, for CheckFile
 
 	// Delivered's group commit: marks waiting, and whether a caller is writing them.
 	marksMu sync.Mutex
@@ -76,12 +78,20 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create store directory: %w (check store.path and its permissions)", err)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	db, err := open(path, writeParams)
 	if err != nil {
 		return nil, err
 	}
 	db.db.SetMaxOpenConns(1) // one writer connection: no SQLITE_BUSY between our own goroutines
 	if err := db.init(ctx); err != nil {
+		err = db.damaged(ctx, err)
+		db.db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := db.file.watch(path); err != nil {
 		db.db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -108,10 +118,32 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	}
 	db.db.SetMaxOpenConns(2)
 	if err := checkSchema(ctx, db.db, migrations.FS); err != nil {
+		err = db.damaged(ctx, err)
 		db.db.Close()
 		return nil, fmt.Errorf("open store %s read-only: %w", path, err)
 	}
 	return db, nil
+}
+
+// createPrivate creates an empty state file readable by its owner only, whatever the umask:
+// it holds callers' phone numbers. SQLite gives the -wal and -shm files the mode of the main
+// file. An existing file keeps its mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create store %s: %w (check store.path and its directory's owner)", path, err)
+	}
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	return nil
 }
 
 func open(path, params string) (*DB, error) {
@@ -127,14 +159,20 @@ func fileURI(path string) string {
 	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
-// init checks that the file is a usable WAL database and migrates it.
+// init checks that the file is an undamaged WAL database and migrates it.
 func (db *DB) init(ctx context.Context) error {
 	var mode string
 	if err := db.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		if isDamage(err) {
+			return fmt.Errorf("read journal mode: %w", err) // Open adds what to do
+		}
 		return fmt.Errorf("read journal mode: %w (is it a celbridge state file? check store.path)", err)
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal mode is %q, not wal (put store.path on a local filesystem)", mode)
+	}
+	if err := db.checkQuick(ctx); err != nil {
+		return err
 	}
 	return migrate(ctx, db.db, migrations.FS, db.now())
 }
@@ -150,8 +188,11 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// write runs fn in a write transaction and commits it.
+// write runs fn in a write transaction and commits it, unless the file is lost or damaged.
 func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := db.CheckFile(); err != nil {
+		return err
+	}
 	return db.tx(ctx, nil, fn)
 }
 
@@ -171,14 +212,14 @@ func (db *DB) read(ctx context.Context, fn func(*sql.Tx) error) error {
 func (db *DB) tx(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
 	tx, err := db.db.BeginTx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return db.damaged(ctx, fmt.Errorf("begin transaction: %w", err))
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return db.damaged(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
+		return db.damaged(ctx, fmt.Errorf("commit transaction: %w", err))
 	}
 	return nil
 }

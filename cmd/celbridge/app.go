@@ -28,6 +28,7 @@ var (
 
 // app holds what a command opened, so that close releases it in reverse order.
 type app struct {
+	name   string // the command, as noted in the store's lock file
 	cfg    Config
 	path   string         // the config file, read again on SIGHUP
 	level  *slog.LevelVar // the logger's level, changed on SIGHUP
@@ -37,20 +38,16 @@ type app struct {
 	source *poller.MySQLSource
 }
 
-// openStore takes the store's lock (one daemon per state file) and opens it.
+// openStore opens the store, after taking its lock (one daemon per state file) when
+// exclusive.
 func (a *app) openStore(ctx context.Context, exclusive bool) error {
 	path := a.cfg.Store.Path
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("create store directory: %w (check store.path and the directory's owner)", err)
 	}
 	if exclusive {
-		a.lock = flock.New(path + ".lock")
-		ok, err := a.lock.TryLock()
-		if err != nil {
-			return fmt.Errorf("lock store %s: %w (check store.path and the directory's owner)", path, err)
-		}
-		if !ok {
-			return fmt.Errorf("store %s is in use by another celbridge (stop it first: systemctl stop celbridge; or give this one its own store.path)", path)
+		if err := a.lockStore(ctx, false); err != nil {
+			return err
 		}
 	}
 	db, err := store.Open(ctx, path)
@@ -72,9 +69,12 @@ func (a *app) openSource(ctx context.Context) error {
 }
 
 // openLive opens what the live poller needs: the store, locked against a second daemon, and
-// the CEL source.
-func (a *app) openLive(ctx context.Context) error {
-	if err := a.openStore(ctx, true); err != nil {
+// the CEL source. With waitForBackfill, a backfill delivering from the store is waited for.
+func (a *app) openLive(ctx context.Context, waitForBackfill bool) error {
+	if err := a.lockStore(ctx, waitForBackfill); err != nil {
+		return err
+	}
+	if err := a.openStore(ctx, false); err != nil {
 		return err
 	}
 	return a.openSource(ctx)

@@ -116,11 +116,17 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	lock := flock.New(a.cfg.Store.Path + ".lock")
 	defer lock.Unlock()
 	d := a.dispatcher()
-	told := false
+	told, noted := false, false
 	for {
 		ours, err := lock.TryLock()
 		if err != nil {
 			return fmt.Errorf("lock store: %w", err)
+		}
+		if ours && !noted {
+			if err := noteHolder(lock, roleBackfill); err != nil { // run waits for a backfill
+				return err
+			}
+			noted = true
 		}
 		if ours {
 			if _, _, err := d.Drain(ctx); err != nil && ctx.Err() == nil {

@@ -76,6 +76,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	c.cfg = cfg
 	c.report(checkPass, "config "+*path+" is valid", "")
+	c.checkConfigMode(*path)
 	defer c.close()
 	if c.checkLogin(ctx) && c.checkSelect(ctx) {
 		c.checkReadOnly(ctx)
@@ -515,8 +516,9 @@ func tlsFix(err error, host string) string {
 }
 
 // checkStore checks that the state file can be opened and migrated, or that a running
-// daemon holds it. A missing file is not created (check may run as root, and a root-owned
-// state file would stop the daemon): its directory is tested for writing instead.
+// daemon holds it, and runs SQLite's full integrity check on it. A missing file is not
+// created (check may run as root, and a root-owned state file would stop the daemon): its
+// directory is tested for writing instead.
 func (c *checker) checkStore(ctx context.Context) {
 	path := c.cfg.Store.Path
 	if busy, err := storeInUse(path); err != nil {
@@ -531,12 +533,18 @@ func (c *checker) checkStore(ctx context.Context) {
 		return
 	}
 	db, err := store.Open(ctx, path)
-	if err != nil {
-		c.report(checkFail, err.Error(), "check store.path and that the file and its directory belong to the user celbridge runs as")
-		return
+	if err == nil {
+		err = db.Verify(ctx)
+		db.Close()
 	}
-	db.Close()
-	c.report(checkPass, "store "+path+" is writable and up to date", "")
+	switch {
+	case errors.Is(err, store.ErrDamaged):
+		c.report(checkFail, err.Error(), "") // the message ends with what to do
+	case err != nil:
+		c.report(checkFail, err.Error(), "check store.path and that the file and its directory belong to the user celbridge runs as")
+	default:
+		c.report(checkPass, "store "+path+" is writable and up to date, and passes SQLite's integrity check", "")
+	}
 }
 
 // storeInUse reports whether a running celbridge holds the store's lock, without creating
@@ -560,14 +568,19 @@ func storeInUse(path string) (bool, error) {
 func (c *checker) checkStoreReadable(ctx context.Context, path string) {
 	db, err := store.OpenReadOnly(ctx, path)
 	if err == nil {
-		_, err = db.Stats(ctx, c.now())
+		if _, err = db.Stats(ctx, c.now()); err == nil {
+			err = db.Verify(ctx)
+		}
 		db.Close()
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrDamaged):
+		c.report(checkFail, "store "+path+" is in use by a running celbridge: "+err.Error(), "")
+	case err != nil:
 		c.report(checkFail, "store "+path+" is in use by a running celbridge but cannot be read: "+err.Error(), "check the file's owner and permissions")
-		return
+	default:
+		c.report(checkPass, "store "+path+" is in use by a running celbridge (readable; passes SQLite's integrity check)", "")
 	}
-	c.report(checkPass, "store "+path+" is in use by a running celbridge (readable)", "")
 }
 
 func (c *checker) checkStoreDir(dir string) {

@@ -16,6 +16,7 @@ import (
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
+	"github.com/celbridge/celbridge/store"
 )
 
 const defaultConfigPath = "/etc/celbridge/celbridge.toml"
@@ -56,7 +57,7 @@ func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 		return nil, err
 	}
 	level := new(slog.LevelVar)
-	return &app{cfg: cfg, log: newLogger(cfg.Log, stderr, level), path: *path, level: level}, nil
+	return &app{name: name, cfg: cfg, log: newLogger(cfg.Log, stderr, level), path: *path, level: level}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
@@ -65,7 +66,11 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
-	if err := a.openLive(ctx); err != nil {
+	if err := a.openLive(ctx, true); err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil { // stopped while waiting for a backfill
+			a.log.Info("celbridge stopped before it started", "reason", err)
+			return nil
+		}
 		return err
 	}
 	sched, err := poller.ParseSchedule(a.cfg.Poll.Schedule)
@@ -76,8 +81,8 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 	p := a.poller(mapper.New(a.cfg.MapperConfig()), d.Notify)
 	a.log.Info("celbridge started", "version", version, "config", a.cfg)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	if a.cfg.HTTP.Listen != "" { // before the dispatcher starts: it sets d.OnResult
 		srv, err := a.serveHTTP(ctx, p, d)
 		if err != nil {
@@ -96,11 +101,39 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 		}
 	})
 	wg.Go(func() { a.housekeeping(ctx) })
+	wg.Go(func() { a.watchStore(ctx, cancel) })
 	err = p.Run(ctx, sched)
-	cancel()
+	cancel(nil)
 	wg.Wait()
 	a.log.Info("celbridge stopped", "cursor", p.Stats().Cursor.Load())
+	if cause := context.Cause(ctx); errors.Is(cause, store.ErrLost) || errors.Is(cause, store.ErrDamaged) {
+		return errors.Join(err, cause)
+	}
 	return err
+}
+
+// storeWatchInterval is how often run checks that its state file is still there and sound.
+const storeWatchInterval = time.Second
+
+// watchStore stops the daemon (through stop, with the reason) once the state file is lost
+// (deleted, replaced, truncated) or found damaged: writing on would lose what it holds, and
+// exiting with the reason lets systemd restart it, which then refuses a damaged file or
+// starts afresh saying so. Commits fail meanwhile, so the cursor never moves past what was
+// stored. It checks even when nothing is written (no calls).
+func (a *app) watchStore(ctx context.Context, stop context.CancelCauseFunc) {
+	t := time.NewTicker(storeWatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := a.store.CheckFile(); err != nil {
+			stop(err)
+			return
+		}
+	}
 }
 
 // housekeeping prunes old delivered events now and then.
@@ -123,7 +156,7 @@ func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
-	if err := a.openLive(ctx); err != nil {
+	if err := a.openLive(ctx, false); err != nil {
 		return err
 	}
 	d := a.dispatcher()

@@ -27,6 +27,11 @@ type statusReport struct {
 	LastError      string     `json:"last_crm_error,omitempty"`
 	LastErrorAt    *time.Time `json:"last_crm_error_at,omitempty"`
 
+	// The first start: when the daemon first ran on this store, and the CEL id it began
+	// after (the calls before it were not sent). Absent for stores begun by older versions.
+	FirstStartAt     *time.Time `json:"first_start_at,omitempty"`
+	FirstStartCursor *int64     `json:"first_start_cursor,omitempty"`
+
 	NewestID   *int64     `json:"newest_cel_id,omitempty"`
 	NewestTime *time.Time `json:"newest_cel_time,omitempty"`
 	LagRows    *int64     `json:"lag_rows,omitempty"`
@@ -91,6 +96,14 @@ func readStoreStatus(ctx context.Context, path string, now time.Time) (*statusRe
 	if s.HasCursor {
 		r.Cursor = &s.Cursor
 	}
+	at, cursor, ok, err := db.FirstStart(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		at = at.Local()
+		r.FirstStartAt, r.FirstStartCursor = &at, &cursor
+	}
 	r.OldestPending, r.LastErrorAt = timePtr(s.OldestPending), timePtr(s.LastErrorAt)
 	return r, nil
 }
@@ -149,6 +162,13 @@ func (r *statusReport) print(w io.Writer, now time.Time) {
 		fmt.Fprintf(tw, "cursor\tnone yet (the daemon sets it on its first start)\n")
 	} else {
 		fmt.Fprintf(tw, "cursor\tCEL id %d\n", *r.Cursor)
+	}
+	if r.FirstStartAt != nil {
+		began := "(calls before were not sent; use backfill)"
+		if *r.FirstStartCursor == 0 {
+			began = "(the CEL table was empty)"
+		}
+		fmt.Fprintf(tw, "first start\t%s, began at CEL id %d %s\n", ago(*r.FirstStartAt, now), *r.FirstStartCursor, began)
 	}
 	fmt.Fprintf(tw, "open calls\t%d\n", r.OpenCalls)
 	pending := fmt.Sprintf("%d pending", r.Pending)

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite" // to damage a state file by hand
+)
+
+// TestRun_StopsWhenStoreLost deletes the state file under a running daemon (idle, nothing
+// to write) and checks that it stops with exit 1 and says what to do, with the backfill
+// that resends what the lost file held, instead of writing on into the deleted file.
+func TestRun_StopsWhenStoreLost(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	d := startRun(t, s.config)
+	s.nowCall(t, 1, time.UTC)
+	waitFor(t, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
+	for _, p := range []string{s.store, s.store + "-wal", s.store + "-shm"} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-d.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("celbridge run still runs 20s after its store was deleted:\n%s", d.log)
+	}
+	var ee *exec.ExitError
+	if !errors.As(d.err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want exit status 1", d.err)
+	}
+	for _, want := range []string{"celbridge run: store " + s.store + " was deleted or moved away",
+		"put it back", "celbridge backfill -from-id 14"} {
+		if !strings.Contains(d.log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, d.log)
+		}
+	}
+}
+
+// TestStatus_FirstStart starts the daemon for the first time on a CEL table that already
+// holds a call: status shows where it began, so that a store lost and begun afresh is seen.
+func TestStatus_FirstStart(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	before := time.Now().Truncate(time.Second)
+	if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
+		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
+	}
+	after := time.Now()
+	r := cli(t, nil, "status", "-config", s.config)
+	if r.code != 0 {
+		t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	line := regexp.MustCompile(`(?m)^first start     \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, \S+ ago, began at CEL id 13 \(calls before were not sent; use backfill\)$`)
+	if !line.MatchString(r.stdout) {
+		t.Errorf("status lacks the first start line:\n%s", r.stdout)
+	}
+	r = cli(t, nil, "status", "-config", s.config, "-json")
+	var got statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 {
+		t.Fatalf("status -json: exit %d, %v\n%s", r.code, err, r.stdout)
+	}
+	if got.FirstStartCursor == nil || *got.FirstStartCursor != 13 || got.FirstStartAt == nil ||
+		got.FirstStartAt.Before(before) || got.FirstStartAt.After(after) {
+		t.Errorf("status -json: first start %v at cursor %v; want between %s and %s at 13\n%s",
+			got.FirstStartAt, got.FirstStartCursor, before, after, r.stdout)
+	}
+}
+
+func TestStatusReport_FirstStart(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+	at := now.Add(-76 * time.Hour)
+	for _, tc := range []struct {
+		cursor int64
+		want   string
+	}{
+		{1013, "first start     2026-11-23 05:30:00, 3d4h ago, began at CEL id 1013 (calls before were not sent; use backfill)\n"},
+		{0, "first start     2026-11-23 05:30:00, 3d4h ago, began at CEL id 0 (the CEL table was empty)\n"},
+	} {
+		cursor, newest := tc.cursor, tc.cursor
+		r := &statusReport{Store: "/var/lib/celbridge/state.db", Cursor: &cursor, FirstStartAt: &at,
+			FirstStartCursor: &cursor, NewestID: &newest}
+		var out strings.Builder
+		r.print(&out, now)
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("status output lacks %q:\n%s", tc.want, out.String())
+		}
+	}
+	var out strings.Builder
+	(&statusReport{Store: "x", NewestID: new(int64)}).print(&out, now)
+	if strings.Contains(out.String(), "\nfirst start ") {
+		t.Errorf("a store with no first start on record shows one:\n%s", out.String())
+	}
+}
+
+// TestCheck_StoreDamaged damages a stopped daemon's state file (holding one delivered call):
+// check's store line fails with what to do (move it aside, backfill), where it said
+// "writable and up to date".
+func TestCheck_StoreDamaged(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		want   string
+	}{
+		{"RandomBytesMidFile", func(t *testing.T, path string) {
+			overwriteRandom(t, path, fileSize(t, path)/2/4096*4096, 2*4096)
+		}, "quick_check"},
+		{"Truncated", func(t *testing.T, path string) {
+			if err := os.Truncate(path, fileSize(t, path)/2); err != nil {
+				t.Fatal(err)
+			}
+		}, "malformed"},
+		{"IndexDisagrees", func(t *testing.T, path string) { // only integrity_check sees it
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`PRAGMA writable_schema = ON;
+				UPDATE sqlite_schema SET sql = 'CREATE INDEX outbox_linked_id ON outbox (general_call_id, id)'
+				WHERE name = 'outbox_linked_id'`); err != nil {
+				t.Fatal(err)
+			}
+		}, "integrity_check"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := *s
+			s.store = filepath.Join(t.TempDir(), "state.db")
+			config := s.writeConfig(t, opts{})
+			if r := cli(t, nil, "once", "-config", config); r.code != 0 {
+				t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
+			}
+			if r := cli(t, nil, "backfill", "-config", config, "-from-id", "1"); r.code != 0 {
+				t.Fatalf("backfill: exit %d\n%s", r.code, r.stderr)
+			}
+			tc.damage(t, s.store)
+			r := cli(t, nil, "check", "-config", config)
+			if r.code != 1 {
+				t.Errorf("exit %d, want 1", r.code)
+			}
+			wantLine(t, r.stdout, "✗", s.store, "the store file is damaged", tc.want, "stop celbridge",
+				"mkdir -p damaged && mv state.db state.db-wal state.db-shm damaged/", "celbridge backfill -from")
+			if strings.Contains(r.stdout, "belong to the user") {
+				t.Errorf("check blames ownership for a damaged file:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// overwriteRandom writes n random bytes (from a fixed seed) at offset off of the file at path.
+func overwriteRandom(t *testing.T, path string, off int64, n int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(15, 4))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// TestCheck_ConfigReadable warns when the config holds the MySQL password and every user may
+// read it; a warning does not fail check.
+func TestCheck_ConfigReadable(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	for _, mode := range []os.FileMode{0o644, 0o604, 0o640, 0o600} {
+		if err := os.Chmod(s.config, mode); err != nil {
+			t.Fatal(err)
+		}
+		r := cli(t, nil, "check", "-config", s.config)
+		if r.code != 0 {
+			t.Errorf("mode %04o: exit %d, want 0 (a warning)\n%s", mode, r.code, r.stdout)
+		}
+		if mode&0o004 == 0 {
+			if strings.Contains(r.stdout, "readable by every user") {
+				t.Errorf("mode %04o: warned:\n%s", mode, r.stdout)
+			}
+			continue
+		}
+		wantLine(t, r.stdout, "!", fmt.Sprintf("config %s is readable by every user (mode %04o) and holds the MySQL password (mysql.dsn)", s.config, mode),
+			"→ chmod 640 "+s.config+" && chgrp celbridge "+s.config)
+	}
+}
+
+func TestConfigSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		dsn, url string
+		headers  map[string]string
+		want     []string
+	}{
+		{"celbridge@unix(/run/mysqld/mysqld.sock)/asteriskcdrdb", "https://crm.example/push", nil, nil},
+		{"celbridge:s3cret@tcp(127.0.0.1:3306)/asteriskcdrdb", "https://crm.example/push", nil,
+			[]string{"the MySQL password (mysql.dsn)"}},
+		{"celbridge@tcp(127.0.0.1:3306)/asteriskcdrdb", "https://u:p@crm.example/push",
+			map[string]string{"X-Token": "t0k3n", "Authorization": "Bearer x", "X-Empty": ""},
+			[]string{"a password in crm.url", "crm.headers values (Authorization, X-Token)"}},
+	} {
+		cfg := DefaultConfig()
+		cfg.MySQL.DSN, cfg.CRM.URL, cfg.CRM.Headers = tc.dsn, tc.url, tc.headers
+		if got := configSecrets(cfg); !slices.Equal(got, tc.want) {
+			t.Errorf("configSecrets(%s, %s, %v) = %q, want %q", tc.dsn, tc.url, tc.headers, got, tc.want)
+		}
+	}
+}
+
+// process is a celbridge command running in the background.
+type process struct {
+	cmd  *exec.Cmd
+	log  *syncBuffer // stdout and stderr
+	done chan struct{}
+	err  error
+}
+
+func startProcess(t *testing.T, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(binary, args...), log: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		<-p.done
+	})
+	return p
+}
+
+// exited fails the test if the process has exited.
+func (p *process) exited(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.done:
+		t.Fatalf("%v exited: %v\n%s", p.cmd.Args[1:], p.err, p.log)
+	default:
+	}
+}
+
+// wait waits up to 30s for the process to exit and returns its exit code.
+func (p *process) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%v still runs after 30s:\n%s", p.cmd.Args, p.log)
+	}
+	if ee, ok := p.err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return 0
+}
+
+// TestRun_WaitsForBackfill starts run while a backfill delivers its events itself (the CRM
+// answers 503, so it holds the store's lock): run waits, saying so once, instead of exiting
+// 1 into a restart loop, and starts when the backfill is done. once, which cron repeats, and
+// a second run are told at once who holds the store.
+func TestRun_WaitsForBackfill(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	s.crm.mu.Lock()
+	s.crm.status = http.StatusServiceUnavailable
+	s.crm.mu.Unlock()
+	backfill := startProcess(t, "backfill", "-config", s.config, "-from-id", "1")
+	waitFor(t, "the backfill to hold the store's lock", func() bool {
+		busy, err := storeInUse(s.store)
+		return busy && err == nil
+	})
+
+	run := startProcess(t, "run", "-config", s.config)
+	waitFor(t, "run to say it waits", func() bool {
+		run.exited(t)
+		return strings.Contains(run.log.String(), "store in use by a backfill that delivers its events; waiting for it to finish")
+	})
+	if !strings.Contains(run.log.String(), fmt.Sprintf("pid=%d", backfill.cmd.Process.Pid)) {
+		t.Errorf("run does not name the backfill's pid:\n%s", run.log)
+	}
+	r := cli(t, nil, "once", "-config", s.config)
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by a backfill (pid %d) that delivers its events (try again once it has finished", backfill.cmd.Process.Pid)) {
+		t.Errorf("once during the backfill: exit %d\n%s", r.code, r.stderr)
+	}
+	time.Sleep(2 * lockRetry) // run keeps waiting: it tries again, without exiting
+	run.exited(t)
+
+	s.crm.mu.Lock()
+	s.crm.status = 0
+	s.crm.mu.Unlock()
+	if code := backfill.wait(t); code != 0 {
+		t.Fatalf("backfill: exit %d\n%s", code, backfill.log)
+	}
+	waitFor(t, "run to start", func() bool { return strings.Contains(run.log.String(), "celbridge started") })
+	if n := strings.Count(run.log.String(), "waiting for it to finish"); n != 1 {
+		t.Errorf("run said %d times that it waits, want once:\n%s", n, run.log)
+	}
+	r = cli(t, nil, "run", "-config", s.config)
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by another celbridge (stop it first: systemctl stop celbridge, or kill %d (celbridge run)", run.cmd.Process.Pid)) {
+		t.Errorf("second run: exit %d\n%s", r.code, r.stderr)
+	}
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	if code := run.wait(t); code != 0 {
+		t.Errorf("run: exit %d after SIGTERM\n%s", code, run.log)
+	}
+}
+
+// TestRun_StopWhileWaitingForBackfill stops a run that waits for a backfill: a clean exit.
+func TestRun_StopWhileWaitingForBackfill(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	s.crm.mu.Lock()
+	s.crm.status = http.StatusServiceUnavailable
+	s.crm.mu.Unlock()
+	backfill := startProcess(t, "backfill", "-config", s.config, "-from-id", "1")
+	waitFor(t, "the backfill to hold the store's lock", func() bool {
+		busy, err := storeInUse(s.store)
+		return busy && err == nil
+	})
+	run := startProcess(t, "run", "-config", s.config)
+	waitFor(t, "run to wait", func() bool {
+		run.exited(t)
+		return strings.Contains(run.log.String(), "waiting for it to finish")
+	})
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	if code := run.wait(t); code != 0 {
+		t.Errorf("run stopped while waiting: exit %d\n%s", code, run.log)
+	}
+	backfill.cmd.Process.Signal(syscall.SIGTERM)
+	backfill.wait(t)
+}
