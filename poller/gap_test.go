@@ -448,3 +448,20 @@ func TestPoller_OldGapFreshProcess(t *testing.T) {
 		})
 	}
 }
+
+// TestPoller_FirstStartWarns: a first start on a CEL table that has rows logs a WARNING (a lost
+// store looks exactly like a first install); on an empty table it is routine.
+func TestPoller_FirstStartWarns(t *testing.T) {
+	r := newGapRig(t)
+	tick(t, r.poller())
+	if strings.Contains(r.log.String(), "level=WARN") {
+		t.Errorf("first start on an empty table warned:\n%s", r.log)
+	}
+	x, _ := capture(t)
+	r2 := newGapRig(t)
+	r2.db.Insert(t, x...)
+	tick(t, r2.poller())
+	if !strings.Contains(r2.log.String(), "level=WARN") || !strings.Contains(r2.log.String(), "backfill") {
+		t.Errorf("first start on a table with rows did not warn about backfill:\n%s", r2.log)
+	}
+}

@@ -166,6 +166,7 @@ func (p *Poller) Tick(ctx context.Context) error {
 				continue
 			}
 			if p.holdBack(r, newest, seenBefore) {
+				p.noteGap(p.high+1, r.ID-1) // timed from now, in this process and the next
 				held = true
 				break
 			}
@@ -209,7 +210,14 @@ func (p *Poller) start(ctx context.Context) error {
 		if _, err := p.Store.Commit(ctx, cursor, nil); err != nil {
 			return fmt.Errorf("save first checkpoint: %w", err)
 		}
-		p.logger().Info("first start: beginning at the newest CEL row; use backfill to send older calls", "cursor", cursor)
+		if cursor > 0 {
+			// Nothing tells a first install from a store that was lost or deleted: say so
+			// loudly. status shows the first start too.
+			p.logger().Warn("first start (the store has no checkpoint): beginning at the newest CEL row; calls before it are not sent. "+
+				"If celbridge ran here before, its store was lost: send the missing calls with celbridge backfill -from <when it stopped>", "cursor", cursor)
+		} else {
+			p.logger().Info("first start: the CEL table is empty; beginning at its start")
+		}
 	}
 	p.high, p.cursor, p.started = cursor, cursor, true
 	if err := p.loadGaps(ctx, cursor); err != nil {
