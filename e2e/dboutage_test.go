@@ -15,6 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 )
 
@@ -161,7 +162,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if code, _ := in.run("once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
 	}
-	rows, calls := generate(4, 2000, loadgen.WithRate(5), loadgen.WithStart(time.Now().Add(-10*time.Minute).UTC()))
+	rows, calls := generate(4, 2000, loadgen.WithRate(5), loadgen.WithStart(clock.Now().Add(-10*time.Minute).UTC()))
 	want, n := expected(calls)
 	cut := len(rows) / 2
 

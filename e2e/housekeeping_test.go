@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/testdb"
 	"github.com/celbridge/celbridge/store"
 )
@@ -152,7 +153,7 @@ func TestHousekeeping_RunPrunes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
+	now := clock.Now()
 	evs := append(callEvents(1, now.Add(-40*24*time.Hour)), callEvents(2, now.Add(-24*time.Hour))...)
 	if _, err := st.Commit(t.Context(), 0, evs); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
@@ -57,8 +58,8 @@ func TestCRMOutage(t *testing.T) {
 		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
 	}
 	began := time.Now()
-	old, oldCalls := generate(1, 600, loadgen.WithStart(time.Now().Add(-3*time.Hour).UTC()))
-	fresh, freshCalls := generate(2, 600, loadgen.WithStart(time.Now().Add(-time.Minute).UTC()),
+	old, oldCalls := generate(1, 600, loadgen.WithStart(clock.Now().Add(-3*time.Hour).UTC()))
+	fresh, freshCalls := generate(2, 600, loadgen.WithStart(clock.Now().Add(-time.Minute).UTC()),
 		loadgen.WithFirstID(old[len(old)-1].ID+1))
 	want, n := expected(append(oldCalls, freshCalls...))
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
@@ -27,7 +28,7 @@ func TestRestart_SIGTERMMidCall(t *testing.T) {
 	if code, _ := in.run("once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
 	}
-	rows, calls := generate(3, 3000, loadgen.WithRate(5), loadgen.WithStart(time.Now().Add(-10*time.Minute).UTC()))
+	rows, calls := generate(3, 3000, loadgen.WithRate(5), loadgen.WithStart(clock.Now().Add(-10*time.Minute).UTC()))
 	want, n := expected(calls)
 
 	// Cut the stream where the most calls are open.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
@@ -28,7 +29,7 @@ func TestRetry_WhileRunning(t *testing.T) {
 	if code, _ := in.run("once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
 	}
-	rows, calls := generate(5, 400, loadgen.WithStart(time.Now().Add(-time.Hour).UTC()))
+	rows, calls := generate(5, 400, loadgen.WithStart(clock.Now().Add(-time.Hour).UTC()))
 	want, n := expected(calls)
 	var call, key string // the second request of a call with at least three
 	for id, reqs := range want {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/migrations"
 	_ "modernc.org/sqlite" // driver "sqlite"
 )
@@ -151,7 +152,7 @@ func open(path, params string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &DB{db: sqldb, path: path, now: time.Now}, nil
+	return &DB{db: sqldb, path: path, now: clock.Now}, nil
 }
 
 // fileURI turns a path into a SQLite file: URI, escaping the characters a URI gives meaning to.

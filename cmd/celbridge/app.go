@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/gofrs/flock"
 
 	"github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
 	"github.com/celbridge/celbridge/store"
@@ -129,7 +129,7 @@ func (a *app) close() error {
 
 // prune deletes delivered events older than store.retention.
 func (a *app) prune(ctx context.Context) {
-	n, err := a.store.Prune(ctx, time.Now().Add(-a.cfg.Store.Retention.Duration))
+	n, err := a.store.Prune(ctx, clock.Now().Add(-a.cfg.Store.Retention.Duration))
 	if err != nil {
 		a.log.Warn("prune store", "err", err)
 	} else if n > 0 {

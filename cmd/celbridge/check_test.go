@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/celbridge/celbridge/internal/clock"
 )
 
 // wantLine fails unless out has a line that starts with mark and contains every part.
@@ -37,7 +39,7 @@ func wantLine(t *testing.T, out, mark string, parts ...string) {
 // nowCall inserts one complete call written just now, in loc's wall clock.
 func (s *site) nowCall(t *testing.T, firstID int64, loc *time.Location) {
 	t.Helper()
-	s.db.Insert(t, call(firstID, fmt.Sprintf("1764100000.%d", firstID), time.Now().In(loc).Add(-3*time.Second))...)
+	s.db.Insert(t, call(firstID, fmt.Sprintf("1764100000.%d", firstID), clock.Now().In(loc).Add(-3*time.Second))...)
 }
 
 func TestCheck_AllPass(t *testing.T) {
@@ -133,7 +135,7 @@ func TestCheck_MySQLProblems(t *testing.T) {
 	})
 	t.Run("NoLinkedIDEnd", func(t *testing.T) {
 		s := newSite(t, opts{})
-		rows := call(1, "1764100000.1", time.Now().UTC())
+		rows := call(1, "1764100000.1", clock.Now().UTC())
 		s.db.Insert(t, rows[:len(rows)-1]...)
 		r := cli(t, nil, "check", "-config", s.config)
 		if r.code != 1 {

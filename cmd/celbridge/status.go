@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/poller"
 	"github.com/celbridge/celbridge/store"
 )
@@ -51,7 +52,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := clock.Now()
 	r, err := readStoreStatus(ctx, cfg.Store.Path, now)
 	if err != nil {
 		return err

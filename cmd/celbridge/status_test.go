@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/celbridge/celbridge/internal/clock"
 )
 
 // TestStatus_WhileRunning reads the status of a store that a running daemon writes.
@@ -30,7 +32,7 @@ func TestStatus_WhileRunning(t *testing.T) {
 		"cursor          CEL id 13\n",
 		"open calls      0\n",
 		"outbox          0 pending, 0 failed, " + strconv.Itoa(len(s.crm.received())) + " delivered today\n",
-		"last CRM error  " + time.Now().Format(time.DateOnly),
+		"last CRM error  " + clock.Now().Format(time.DateOnly),
 		"HTTP 503: busy\n",
 		"newest CEL row  CEL id 13 at ",
 		"lag             0 rows, 0s\n",
@@ -67,7 +69,7 @@ func TestStatus_Lag(t *testing.T) {
 	if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
 		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
 	}
-	start := time.Now().UTC().Add(-time.Hour)
+	start := clock.Now().UTC().Add(-time.Hour)
 	s.db.Insert(t, call(1, "1764100000.1", start)...)
 	s.db.Insert(t, call(14, "1764100000.14", start.Add(90*time.Second))...)
 	r := cli(t, nil, "status", "-config", s.config, "-json")

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // to damage a state file by hand
+
+	"github.com/celbridge/celbridge/internal/clock"
 )
 
 // TestRun_StopsWhenStoreLost deletes the state file under a running daemon (idle, nothing
@@ -57,11 +59,11 @@ func TestStatus_FirstStart(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, opts{})
 	s.nowCall(t, 1, time.UTC)
-	before := time.Now().Truncate(time.Second)
+	before := clock.Now().Truncate(time.Second)
 	if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
 		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
 	}
-	after := time.Now()
+	after := clock.Now()
 	r := cli(t, nil, "status", "-config", s.config)
 	if r.code != 0 {
 		t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
