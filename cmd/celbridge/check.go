@@ -373,6 +373,11 @@ func (c *checker) checkZone(ctx context.Context) {
 		c.report(checkFail, fmt.Sprintf("eventtime read in mysql.timezone %q puts the newest CEL row %s in the future", zone, roundAge(rowOff)), fix)
 	case rowHours != 0 && rowHours == srvHours:
 		c.report(checkFail, fmt.Sprintf("read in mysql.timezone %q, the newest CEL row and the database server's clock (zone %s) are both %s off this host's clock", zone, srvZone, signed(rowOff)), fix)
+	case rowHours != 0 && -rowOff < 15*time.Hour && nearWholeHours(rowOff):
+		// Rows that are a whole number of hours old to within minutes: the zone, not a
+		// quiet line (a wrong zone loses calls: gaps and call ages go by eventtime).
+		c.report(checkFail, fmt.Sprintf("read in mysql.timezone %q, the newest CEL row is %s old, a whole number of hours: eventtime is not written in that zone", zone, roundAge(-rowOff)),
+			c.zoneFix(srvZone)+"; if there simply was no call since, make a test call and run check again")
 	case rowHours != 0 && -rowOff < 15*time.Hour:
 		c.report(checkWarn, fmt.Sprintf("the newest CEL row is %s old, a whole number of hours: mysql.timezone %q may be wrong", roundAge(-rowOff), zone), fix+"; ignore this if there simply was no call since")
 	case rowOff > -30*time.Minute:
@@ -382,6 +387,29 @@ func (c *checker) checkZone(ctx context.Context) {
 	default:
 		c.report(checkPass, fmt.Sprintf("eventtime zone: mysql.timezone %q matches the database server's clock", zone), "")
 	}
+}
+
+// nearWholeHours reports whether d is within 5 minutes of a whole, non-zero number of hours.
+func nearWholeHours(d time.Duration) bool {
+	h := d.Round(time.Hour)
+	return h != 0 && (d-h).Abs() <= 5*time.Minute
+}
+
+// zoneFix names the zone in which the newest row's eventtime is now: the database server's,
+// UTC or this host's, the first that fits within 5 minutes.
+func (c *checker) zoneFix(srvZone string) string {
+	wall := c.newest
+	for _, name := range []string{srvZone, "UTC", time.Local.String()} {
+		loc, err := time.LoadLocation(name)
+		if name == "" || err != nil {
+			continue
+		}
+		t := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, loc)
+		if (t.Sub(c.now())).Abs() <= 5*time.Minute {
+			return fmt.Sprintf("write mysql.timezone = %q (eventtime read in that zone is current)", name)
+		}
+	}
+	return fmt.Sprintf("set mysql.timezone (now %q) to the zone the PBX writes eventtime in: its local zone (timedatectl on the PBX), or \"UTC\" when FreePBX's Advanced Setting \"Use GMT time for CDR\" (CDRUSEGMT) is on", c.cfg.MySQL.Timezone)
 }
 
 // serverClock returns how far the database server's NOW(), read in mysql.timezone, is from

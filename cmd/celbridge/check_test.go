@@ -170,6 +170,23 @@ func TestCheck_MySQLProblems(t *testing.T) {
 		}
 		wantLine(t, r.stdout, "✗", `mysql.timezone "Asia/Tokyo"`, "database server's clock", "-9h", "set mysql.timezone")
 	})
+	t.Run("RowsInUTCServerLocal", func(t *testing.T) {
+		// The PBX writes eventtime in UTC (CDRUSEGMT), its database server runs in Tokyo
+		// time and so does mysql.timezone: the server's clock fits, the rows look 9h old.
+		// That loses calls (issue 15.2): a failure that names the zone to write.
+		s := newSite(t, opts{})
+		s.nowCall(t, 1, time.UTC)
+		cfg, err := mysql.ParseDSN(s.db.ReaderDSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Params = map[string]string{"time_zone": "'+09:00'"}
+		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{dsn: cfg.FormatDSN(), timezone: "Asia/Tokyo"}))
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1\n%s", r.code, r.stdout)
+		}
+		wantLine(t, r.stdout, "✗", `mysql.timezone "Asia/Tokyo"`, "9h", `write mysql.timezone = "UTC"`)
+	})
 }
 
 func TestCheck_CRMProblems(t *testing.T) {
