@@ -383,7 +383,7 @@ func (s *MySQLSource) readRows(ctx context.Context, q string, args ...any) ([]ce
 		for i, p := range [...]*string{&r.CIDName, &r.CIDNum, &r.CIDANI, &r.CIDRDNIS, &r.CIDDNID,
 			&r.Exten, &r.Context, &r.ChanName, &r.AppName, &r.AppData, &r.AccountCode,
 			&r.UniqueID, &r.LinkedID, &r.Peer, &r.UserDefType, &r.Extra} {
-			*p = in.get(raw[i+3])
+			*p = in.get(capField(raw[i+3]))
 		}
 		out = append(out, r)
 	}
@@ -394,6 +394,19 @@ func (s *MySQLSource) readRows(ctx context.Context, q string, args ...any) ([]ce
 	// huge batch does not pin memory for idle polls).
 	s.sizeHint.Store(int64(min(max(len(out), 16), 4096)))
 	return out, nil
+}
+
+// maxField is the most kept of one text column of a CEL row. Real values are far shorter
+// (a Dial's appdata, a conference's peer list, a few hundred bytes); a batch of rows with a
+// megabyte of extra each raised memory by hundreds of MB. A value cut short is then
+// malformed (bad extra JSON), which the mapper reports and lives with.
+const maxField = 8 << 10
+
+func capField(b []byte) []byte {
+	if len(b) > maxField {
+		return b[:maxField]
+	}
+	return b
 }
 
 // interner returns one string per distinct byte value within a batch.

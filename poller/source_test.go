@@ -514,3 +514,23 @@ func TestRedactDSN(t *testing.T) {
 		}
 	}
 }
+
+// TestMySQLSource_HugeField: a row with a megabyte of extra (issue 15.8: a batch of them
+// raised memory by hundreds of MB) is read with its columns cut at maxField bytes.
+func TestMySQLSource_HugeField(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	// FreePBX's extra is varchar(512); a site that widened it (or another CEL writer) can
+	// hold anything.
+	db.Exec(t, "ALTER TABLE cel MODIFY extra MEDIUMTEXT NOT NULL")
+	db.Insert(t, celbridge.CELRow{ID: 1, EventType: "BRIDGE_ENTER", EventTime: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
+		LinkedID: "a.1", UniqueID: "a.1", Extra: strings.Repeat("x", 1<<20), AppData: strings.Repeat("y", 100)})
+	s := openSource(t, db, time.UTC)
+	rows, err := s.ReadAfter(t.Context(), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || len(rows[0].Extra) != 8<<10 || len(rows[0].AppData) != 100 || rows[0].LinkedID != "a.1" {
+		t.Fatalf("rows %d, extra %d bytes, appdata %d bytes; want 1 row, 8192 and 100", len(rows), len(rows[0].Extra), len(rows[0].AppData))
+	}
+}
