@@ -112,14 +112,14 @@ const maxChannels = 500
 // maxPeers bounds the names taken from one row's peer field (a conference lists every member).
 const maxPeers = 16
 
-// has reports whether the call has a channel with this uniqueid.
-func (c *call) has(uid string) bool {
+// find returns the call's channel with this uniqueid, or nil.
+func (c *call) find(uid string) *channel {
 	for _, ch := range c.chans {
 		if ch.uid == uid {
-			return true
+			return ch
 		}
 	}
-	return false
+	return nil
 }
 
 func newCall(cfg *Config, row *celbridge.CELRow) *call {
@@ -165,7 +165,7 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 		return evs, orWarn(warn, fmt.Errorf("%s row without uniqueid: ignored", row.EventType))
 	}
 
-	if len(c.chans) >= maxChannels && et != evLinkedIDEnd && !c.has(row.UniqueID) {
+	if len(c.chans) >= maxChannels && et != evLinkedIDEnd && c.find(row.UniqueID) == nil {
 		if !c.tooWide {
 			c.tooWide = true
 			warn = orWarn(warn, fmt.Errorf("call has %d channels: the rows of further channels are ignored (a conference this big is not one conversation)", maxChannels))
@@ -281,14 +281,12 @@ func orWarn(a, b error) error {
 // channel finds (or adds) the row's channel, following renames (masquerades) and adopting a
 // placeholder created from a peer field.
 func (c *call) channel(cfg *Config, row *celbridge.CELRow) *channel {
-	for _, ch := range c.chans {
-		if ch.uid == row.UniqueID {
-			if row.ChanName != "" && row.ChanName != ch.name {
-				ch.name = row.ChanName
-				ch.info = classify(row.ChanName, cfg.ExtensionPattern)
-			}
-			return ch
+	if ch := c.find(row.UniqueID); ch != nil {
+		if row.ChanName != "" && row.ChanName != ch.name {
+			ch.name = row.ChanName
+			ch.info = classify(row.ChanName, cfg.ExtensionPattern)
 		}
+		return ch
 	}
 	for _, ch := range c.chans {
 		if ch.placeholder && ch.name == row.ChanName {
@@ -316,10 +314,8 @@ func (c *call) byName(cfg *Config, name string) *channel {
 // chanStart handles CHAN_START: the originator decides the direction; any other channel may
 // be the first internal destination (receivedTheCall) or the trunk leg of an outgoing call.
 func (c *call) chanStart(cfg *Config, row *celbridge.CELRow, ref rowRef) ([]celbridge.Event, error) {
-	for _, ch := range c.chans {
-		if ch.uid == row.UniqueID {
-			return nil, fmt.Errorf("second CHAN_START for channel %s: ignored", row.ChanName)
-		}
+	if c.find(row.UniqueID) != nil {
+		return nil, fmt.Errorf("second CHAN_START for channel %s: ignored", row.ChanName)
 	}
 	ch := c.channel(cfg, row)
 	var warn error

@@ -1,8 +1,8 @@
 package mapper
 
 import (
+	"fmt"
 	"hash/fnv"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/celbridge/celbridge"
@@ -37,11 +37,7 @@ func GeneralCallID(linkedid, mode string) string {
 func fallbackCallID(linkedid string) string {
 	h := fnv.New64a()
 	h.Write([]byte(linkedid))
-	s := strconv.FormatUint(h.Sum64()%1_000_000_000_000_000_000, 10)
-	for len(s) < 18 {
-		s = "0" + s
-	}
-	return "8" + s
+	return fmt.Sprintf("8%018d", h.Sum64()%1_000_000_000_000_000_000)
 }
 
 // cleanNumber keeps what a phone number is made of: its digits, and a leading + (caller ids
