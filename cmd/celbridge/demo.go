@@ -109,7 +109,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		return err
 	}
 	for _, c := range data.Calls {
-		id := celbridge.DigitsOnly(c.LinkedIDs[0])
+		id := mapper.GeneralCallID(c.LinkedIDs[0], cfg.CRM.CallID)
 		fmt.Fprintf(stdout, "\n  call %s: %s\n", id, c.Title)
 		for _, body := range recv.calls[id] {
 			fmt.Fprintf(stdout, "    %s\n", body)

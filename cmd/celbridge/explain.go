@@ -41,7 +41,7 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return fmt.Errorf("no CEL rows with linkedid %s (give a linkedid such as 1795652928.0 or a generalCallID such as 17956529280)", shown(linkedid))
 	}
 	fmt.Fprintf(stdout, "Call %s (generalCallID %s): %d CEL rows, ids %d..%d\n\n",
-		shown(linkedid), celbridge.DigitsOnly(linkedid), len(rows), rows[0].ID, rows[len(rows)-1].ID)
+		shown(linkedid), mapper.GeneralCallID(linkedid, a.cfg.CRM.CallID), len(rows), rows[0].ID, rows[len(rows)-1].ID)
 	printRows(stdout, rows)
 
 	events := mapper.MapAll(a.cfg.MapperConfig(), rows)
