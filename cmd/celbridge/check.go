@@ -377,7 +377,7 @@ func (c *checker) checkZone(ctx context.Context) {
 		// Rows that are a whole number of hours old to within minutes: the zone, not a
 		// quiet line (a wrong zone loses calls: gaps and call ages go by eventtime).
 		c.report(checkFail, fmt.Sprintf("read in mysql.timezone %q, the newest CEL row is %s old, a whole number of hours: eventtime is not written in that zone", zone, roundAge(-rowOff)),
-			c.zoneFix(srvZone)+"; if there simply was no call since, make a test call and run check again")
+			c.zoneFix(srvZone, fix)+"; if there simply was no call since, make a test call and run check again")
 	case rowHours != 0 && -rowOff < 15*time.Hour:
 		c.report(checkWarn, fmt.Sprintf("the newest CEL row is %s old, a whole number of hours: mysql.timezone %q may be wrong", roundAge(-rowOff), zone), fix+"; ignore this if there simply was no call since")
 	case rowOff > -30*time.Minute:
@@ -396,8 +396,8 @@ func nearWholeHours(d time.Duration) bool {
 }
 
 // zoneFix names the zone in which the newest row's eventtime is now: the database server's,
-// UTC or this host's, the first that fits within 5 minutes.
-func (c *checker) zoneFix(srvZone string) string {
+// UTC or this host's, the first that fits within 5 minutes; else it returns fix.
+func (c *checker) zoneFix(srvZone, fix string) string {
 	wall := c.newest
 	for _, name := range []string{srvZone, "UTC", time.Local.String()} {
 		loc, err := time.LoadLocation(name)
@@ -409,7 +409,7 @@ func (c *checker) zoneFix(srvZone string) string {
 			return fmt.Sprintf("write mysql.timezone = %q (eventtime read in that zone is current)", name)
 		}
 	}
-	return fmt.Sprintf("set mysql.timezone (now %q) to the zone the PBX writes eventtime in: its local zone (timedatectl on the PBX), or \"UTC\" when FreePBX's Advanced Setting \"Use GMT time for CDR\" (CDRUSEGMT) is on", c.cfg.MySQL.Timezone)
+	return fix
 }
 
 // serverClock returns how far the database server's NOW(), read in mysql.timezone, is from
