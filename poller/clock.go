@@ -19,7 +19,11 @@ import (
 // a time zone or a replica that is hours off, because the offset is measured, not assumed.
 // While no row comes the last offset stays, so CEL time runs on with the host's clock.
 type celClock struct {
-	samples []offsetSample // oldest first, within offsetWindow of the newest
+	// samples are the ones that can still be the window's smallest: oldest first, within
+	// offsetWindow of the newest, offsets strictly increasing (a newer sample with a smaller
+	// or equal offset makes the older ones useless). The first is the estimate. A backlog
+	// read in thousands of batches keeps only a few.
+	samples []offsetSample
 }
 
 type offsetSample struct {
@@ -37,7 +41,12 @@ func (c *celClock) observe(host, cel time.Time) {
 	if cel.IsZero() {
 		return
 	}
-	c.samples = append(c.samples, offsetSample{host, host.Sub(cel)})
+	s := offsetSample{host, host.Sub(cel)}
+	n := len(c.samples)
+	for n > 0 && c.samples[n-1].offset >= s.offset {
+		n--
+	}
+	c.samples = append(c.samples[:n], s)
 	drop := 0
 	for drop < len(c.samples)-1 && host.Sub(c.samples[drop].host) > offsetWindow {
 		drop++
@@ -50,11 +59,7 @@ func (c *celClock) offset() (time.Duration, bool) {
 	if len(c.samples) == 0 {
 		return 0, false
 	}
-	o := c.samples[0].offset
-	for _, s := range c.samples[1:] {
-		o = min(o, s.offset)
-	}
-	return o, true
+	return c.samples[0].offset, true
 }
 
 // now estimates CEL time at host time host; ok is false before the first sample.
