@@ -2,14 +2,14 @@ package store_test
 
 import (
 	"errors"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/celbridge/celbridge/store"
+
+	"github.com/celbridge/celbridge/internal/damage"
 )
 
 // filledStore writes a closed store with n whole calls (cursor n*100+9), the first half
@@ -37,33 +37,6 @@ func filledStore(t *testing.T, n int) string {
 	return path
 }
 
-// overwrite writes n random bytes (from a fixed seed) at offset off of the file at path.
-func overwrite(t *testing.T, path string, off int64, n int) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	r := rand.New(rand.NewPCG(15, 4))
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	if _, err := f.WriteAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func fileSize(t *testing.T, path string) int64 {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Size()
-}
-
 // TestOpen_Damaged damages a closed store in the ways found in issue 15 and checks that Open
 // refuses it with ErrDamaged and says what to do, instead of migrating or serving it.
 func TestOpen_Damaged(t *testing.T) {
@@ -73,17 +46,12 @@ func TestOpen_Damaged(t *testing.T) {
 		want   []string
 	}{
 		{"RandomBytesMidFile", func(t *testing.T, path string) {
-			size := fileSize(t, path)
-			overwrite(t, path, size/2/4096*4096, 3*4096) // three whole pages in the middle
+			damage.Overwrite(t, path, damage.Size(t, path)/2/4096*4096, 3*4096) // three whole pages in the middle
 		}, []string{"quick_check"}},
 		{"RandomHeader", func(t *testing.T, path string) {
-			overwrite(t, path, 0, 100)
+			damage.Overwrite(t, path, 0, 100)
 		}, []string{"not a database"}},
-		{"Truncated", func(t *testing.T, path string) {
-			if err := os.Truncate(path, fileSize(t, path)/2); err != nil {
-				t.Fatal(err)
-			}
-		}, []string{"malformed"}},
+		{"Truncated", damage.Truncate, []string{"malformed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,10 +89,7 @@ func TestOpen_Damaged(t *testing.T) {
 // look at (an index that disagrees with its table), and names the backfill to run.
 func TestDB_Verify(t *testing.T) {
 	path := filledStore(t, 10)
-	// Redefine an index so that its entries no longer match the table's rows.
-	execRaw(t, path, `PRAGMA writable_schema = ON;
-		UPDATE sqlite_schema SET sql = 'CREATE INDEX outbox_linked_id ON outbox (general_call_id, id)'
-		WHERE name = 'outbox_linked_id'`)
+	breakIndex(t, path)
 	db, err := store.Open(t.Context(), path)
 	if err != nil {
 		t.Fatalf("Open (quick_check) refused the file: %v", err)
@@ -143,6 +108,15 @@ func TestDB_Verify(t *testing.T) {
 	if err := filledDB(t).Verify(t.Context()); err != nil {
 		t.Errorf("Verify of a sound store: %v", err)
 	}
+}
+
+// breakIndex redefines an index of the closed store at path so that its entries no longer
+// match the table's rows: damage that quick_check does not look at.
+func breakIndex(t *testing.T, path string) {
+	t.Helper()
+	execRaw(t, path, `PRAGMA writable_schema = ON;
+		UPDATE sqlite_schema SET sql = 'CREATE INDEX outbox_linked_id ON outbox (general_call_id, id)'
+		WHERE name = 'outbox_linked_id'`)
 }
 
 // filledDB opens a sound store with a few calls.
@@ -184,9 +158,7 @@ func TestDB_ResumeID(t *testing.T) {
 // lacks the entries of rows Prune deletes) comes back as ErrDamaged with what to do.
 func TestDB_DamageFoundLater(t *testing.T) {
 	path := filledStore(t, 10)
-	execRaw(t, path, `PRAGMA writable_schema = ON;
-		UPDATE sqlite_schema SET sql = 'CREATE INDEX outbox_linked_id ON outbox (general_call_id, id)'
-		WHERE name = 'outbox_linked_id'`)
+	breakIndex(t, path)
 	db, err := store.Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/celbridge/celbridge/store"
+
+	"github.com/celbridge/celbridge/internal/damage"
 )
 
 // TestDB_CheckFile does to the state file, while a store has it open, what issue 15 found
@@ -44,13 +46,9 @@ func TestDB_CheckFile(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, []string{"was truncated: it shrank from", "to 0 bytes", "mkdir -p damaged"}},
-		{"TruncatedByHalf", func(t *testing.T, path string) {
-			if err := os.Truncate(path, fileSize(t, path)/2); err != nil {
-				t.Fatal(err)
-			}
-		}, []string{"was truncated", "mkdir -p damaged"}},
+		{"TruncatedByHalf", damage.Truncate, []string{"was truncated", "mkdir -p damaged"}},
 		{"HeaderOverwritten", func(t *testing.T, path string) {
-			overwrite(t, path, 0, 100)
+			damage.Overwrite(t, path, 0, 100)
 		}, []string{"was overwritten", "mkdir -p damaged"}},
 	}
 	for _, tt := range tests {

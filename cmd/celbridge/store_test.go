@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 	_ "modernc.org/sqlite" // to damage a state file by hand
 
 	"github.com/celbridge/celbridge/internal/clock"
+
+	"github.com/celbridge/celbridge/internal/damage"
 )
 
 // TestRun_StopsWhenStoreLost deletes the state file under a running daemon (idle, nothing
@@ -123,13 +124,9 @@ func TestCheck_StoreDamaged(t *testing.T) {
 		want   string
 	}{
 		{"RandomBytesMidFile", func(t *testing.T, path string) {
-			overwriteRandom(t, path, fileSize(t, path)/2/4096*4096, 2*4096)
+			damage.Overwrite(t, path, damage.Size(t, path)/2/4096*4096, 2*4096)
 		}, "quick_check"},
-		{"Truncated", func(t *testing.T, path string) {
-			if err := os.Truncate(path, fileSize(t, path)/2); err != nil {
-				t.Fatal(err)
-			}
-		}, "malformed"},
+		{"Truncated", damage.Truncate, "malformed"},
 		{"IndexDisagrees", func(t *testing.T, path string) { // only integrity_check sees it
 			db, err := sql.Open("sqlite", path)
 			if err != nil {
@@ -165,33 +162,6 @@ func TestCheck_StoreDamaged(t *testing.T) {
 			}
 		})
 	}
-}
-
-// overwriteRandom writes n random bytes (from a fixed seed) at offset off of the file at path.
-func overwriteRandom(t *testing.T, path string, off int64, n int) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	r := rand.New(rand.NewPCG(15, 4))
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	if _, err := f.WriteAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func fileSize(t *testing.T, path string) int64 {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Size()
 }
 
 // TestCheck_ConfigReadable warns when the config holds the MySQL password and every user may
@@ -290,28 +260,33 @@ func (p *process) wait(t *testing.T) int {
 	return 0
 }
 
+// runBehindBackfill starts a backfill that delivers its events itself (the CRM answers 503,
+// so it keeps the store's lock), then a run, and waits until the run says it waits for it.
+func runBehindBackfill(t *testing.T) (s *site, backfill, run *process) {
+	t.Helper()
+	s = newSite(t, opts{})
+	s.nowCall(t, 1, time.UTC)
+	s.crm.setStatus(http.StatusServiceUnavailable)
+	backfill = startProcess(t, "backfill", "-config", s.config, "-from-id", "1")
+	waitFor(t, "the backfill to hold the store's lock", func() bool {
+		busy, err := storeInUse(s.store)
+		return busy && err == nil
+	})
+	run = startProcess(t, "run", "-config", s.config)
+	waitFor(t, "run to say it waits", func() bool {
+		run.exited(t)
+		return strings.Contains(run.log.String(), "store in use by a backfill that delivers its events; waiting for it to finish")
+	})
+	return s, backfill, run
+}
+
 // TestRun_WaitsForBackfill starts run while a backfill delivers its events itself (the CRM
 // answers 503, so it holds the store's lock): run waits, saying so once, instead of exiting
 // 1 into a restart loop, and starts when the backfill is done. once, which cron repeats, and
 // a second run are told at once who holds the store.
 func TestRun_WaitsForBackfill(t *testing.T) {
 	t.Parallel()
-	s := newSite(t, opts{})
-	s.nowCall(t, 1, time.UTC)
-	s.crm.mu.Lock()
-	s.crm.status = http.StatusServiceUnavailable
-	s.crm.mu.Unlock()
-	backfill := startProcess(t, "backfill", "-config", s.config, "-from-id", "1")
-	waitFor(t, "the backfill to hold the store's lock", func() bool {
-		busy, err := storeInUse(s.store)
-		return busy && err == nil
-	})
-
-	run := startProcess(t, "run", "-config", s.config)
-	waitFor(t, "run to say it waits", func() bool {
-		run.exited(t)
-		return strings.Contains(run.log.String(), "store in use by a backfill that delivers its events; waiting for it to finish")
-	})
+	s, backfill, run := runBehindBackfill(t)
 	if !strings.Contains(run.log.String(), fmt.Sprintf("pid=%d", backfill.cmd.Process.Pid)) {
 		t.Errorf("run does not name the backfill's pid:\n%s", run.log)
 	}
@@ -322,9 +297,7 @@ func TestRun_WaitsForBackfill(t *testing.T) {
 	time.Sleep(2 * lockRetry) // run keeps waiting: it tries again, without exiting
 	run.exited(t)
 
-	s.crm.mu.Lock()
-	s.crm.status = 0
-	s.crm.mu.Unlock()
+	s.crm.setStatus(0)
 	if code := backfill.wait(t); code != 0 {
 		t.Fatalf("backfill: exit %d\n%s", code, backfill.log)
 	}
@@ -345,21 +318,7 @@ func TestRun_WaitsForBackfill(t *testing.T) {
 // TestRun_StopWhileWaitingForBackfill stops a run that waits for a backfill: a clean exit.
 func TestRun_StopWhileWaitingForBackfill(t *testing.T) {
 	t.Parallel()
-	s := newSite(t, opts{})
-	s.nowCall(t, 1, time.UTC)
-	s.crm.mu.Lock()
-	s.crm.status = http.StatusServiceUnavailable
-	s.crm.mu.Unlock()
-	backfill := startProcess(t, "backfill", "-config", s.config, "-from-id", "1")
-	waitFor(t, "the backfill to hold the store's lock", func() bool {
-		busy, err := storeInUse(s.store)
-		return busy && err == nil
-	})
-	run := startProcess(t, "run", "-config", s.config)
-	waitFor(t, "run to wait", func() bool {
-		run.exited(t)
-		return strings.Contains(run.log.String(), "waiting for it to finish")
-	})
+	_, backfill, run := runBehindBackfill(t)
 	run.cmd.Process.Signal(syscall.SIGTERM)
 	if code := run.wait(t); code != 0 {
 		t.Errorf("run stopped while waiting: exit %d\n%s", code, run.log)
