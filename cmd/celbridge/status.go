@@ -57,6 +57,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	// The last error holds the start of the CRM's answer; older versions stored it as
+	// received: redact it again, as explain and retry do.
+	r.LastError = storedTextRedactor(cfg)(r.LastError)
 	if err := readCELStatus(ctx, cfg, r, now); err != nil {
 		r.MySQLError = err.Error()
 	}
@@ -178,7 +181,7 @@ func (r *statusReport) print(w io.Writer, now time.Time) {
 	}
 	fmt.Fprintf(tw, "outbox\t%s, %d failed, %d delivered today\n", pending, r.Failed, r.DeliveredToday)
 	if r.LastErrorAt != nil {
-		fmt.Fprintf(tw, "last CRM error\t%s: %s\n", ago(*r.LastErrorAt, now), r.LastError)
+		fmt.Fprintf(tw, "last CRM error\t%s: %s\n", ago(*r.LastErrorAt, now), shown(r.LastError))
 	} else {
 		fmt.Fprintf(tw, "last CRM error\tnone\n")
 	}

@@ -117,3 +117,15 @@ func TestStatus_NoStore(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestStatus_LastErrorShown: the last CRM error, as an older version stored it (the CRM's
+// answer as received), is printed escaped, like explain's and retry's.
+func TestStatus_LastErrorShown(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	r := &statusReport{LastError: "HTTP 401: \x1b[31mno\r\n", LastErrorAt: &at, MySQLError: "not asked"}
+	var b strings.Builder
+	r.print(&b, at.Add(time.Minute))
+	if !strings.Contains(b.String(), `HTTP 401: \x1b[31mno\r\n`) || strings.ContainsAny(b.String(), "\x1b\r") {
+		t.Errorf("status printed the stored error unescaped:\n%q", b.String())
+	}
+}
