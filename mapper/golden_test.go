@@ -100,6 +100,17 @@ func formLines(evs []celbridge.Event) string {
 	return b.String()
 }
 
+// goldenLines is formLines with " @<id>" after each request: the CEL id of the row that
+// decided it. A request is sent as soon as that row is read, so want.txt pins when each
+// request leaves, not only what it says.
+func goldenLines(evs []celbridge.Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "%s @%d\n", celbridge.EncodeForm(e.Fields("3041")), e.CELID)
+	}
+	return b.String()
+}
+
 // TestGolden maps testdata/<case>/input.json (real CEL rows) and compares the requests with
 // testdata/<case>/want.txt, which was checked by hand against the scenario's expected CRM
 // outcome (see notes.md in a case where the reasoning is not obvious).
@@ -113,7 +124,7 @@ func TestGolden(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			cfg := loadCaseConfig(t, dir)
 			rows := loadRows(t, in)
-			got := formLines(mapFed(t, cfg, rows))
+			got := goldenLines(mapFed(t, cfg, rows))
 			wantPath := filepath.Join(dir, "want.txt")
 			if *update {
 				if err := os.WriteFile(wantPath, []byte(got), 0o644); err != nil {
