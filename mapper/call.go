@@ -76,12 +76,18 @@ type call struct {
 	answerTime         time.Time
 	talker, answeredBy string
 	// party is the external party whose leaving ends the talk time.
-	party        *channel
-	transfers    int
-	transferSeen bool
-	partyLeft    time.Time
-	parkedSince  time.Time
-	parked       time.Duration
+	party     *channel
+	transfers int
+	// transferRows counts the BLINDTRANSFER/ATTENDEDTRANSFER rows that handed the caller on
+	// (a blind transfer into the parking lot is a park, not a transfer); lastBlind is the
+	// latest BLINDTRANSFER row.
+	transferRows int
+	lastBlind    rowRef
+	// outsideJoined: an outside party of another call entered the party's bridge last.
+	outsideJoined bool
+	partyLeft     time.Time
+	parkedSince   time.Time
+	parked        time.Duration
 
 	vm                                      bool
 	dialStatus, hangupSource, anyDialStatus string
@@ -177,6 +183,16 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 		return append(evs, e...), orWarn(warn, w)
 	}
 	ch := c.channel(cfg, row)
+	if ch == c.custLeg && c.external == "" {
+		// The customer's leg of a click-to-call names the number it dialled in its exten
+		// (FreePBX) or, once answered, in its caller id (the connected line).
+		if n := phoneNumber(cfg, row.Exten); n != "" {
+			c.external = n
+		} else if n := phoneNumber(cfg, row.CIDNum); n != "" && row.UniqueID != row.LinkedID {
+			c.external = n
+		}
+		evs = append(evs, c.numberKnown(cfg, ref)...)
+	}
 	if ch == c.origin {
 		evs = append(evs, c.trackOrigin(cfg, row, ref)...)
 		if et == evAnswer {
@@ -235,11 +251,22 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 			}
 		}
 	case evParkStart:
+		if c.lastBlind.id != 0 && !t.After(c.lastBlind.t) && c.transferRows > 0 {
+			// FreePBX parks a call by a blind transfer to the park extension (70): the
+			// caller was put on hold in the lot, not handed to anyone.
+			c.transferRows--
+			c.lastBlind = rowRef{}
+		}
 		c.hold(ch, t)
 	case evParkEnd:
-		c.unhold(ch, t)
+		// Out of the lot, the party is not talking yet: a timed-out call rings its parker
+		// again (FreePBX's comeback). Parked time runs on until it is bridged with someone.
+		ch.holding = false
 	case evBlindTransfer, evAttendedTransfer:
-		c.transferSeen = true
+		c.transferRows++
+		if et == evBlindTransfer {
+			c.lastBlind = ref
+		}
 		if err := checkExtra(row.Extra); err != nil {
 			warn = orWarn(warn, fmt.Errorf("%s row of %s: %w", row.EventType, row.ChanName, err))
 		}
@@ -260,7 +287,7 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 		if row.LinkedID != c.linkedID {
 			break
 		}
-		if c.followsParty(cfg) && !c.party.ended {
+		if c.followsParty(cfg) && !c.party.ended && !c.handedOver() {
 			// The talking party is still up: its channel moved to another linkedid (a transfer
 			// into an older call) and the call goes on there. Close when it ends.
 			c.lidEnd = ref
@@ -493,13 +520,16 @@ func (c *call) trackOrigin(cfg *Config, row *celbridge.CELRow, ref rowRef) []cel
 			}
 		}
 	}
-	switch {
-	case strings.HasPrefix(row.Context, "macro-dialout-trunk"), strings.HasPrefix(row.Context, "outrt-"),
-		row.Context == "macro-outisbusy":
+	if isTrunkDialContext(row.Context) || row.Context == "macro-outisbusy" {
 		c.outFootprint = true
 	}
-	if c.dir == dirOutgoing && !c.received && c.recvWait.id != 0 && c.external != "" {
-		return c.receive(cfg, c.recvWait, c.internal, fmt.Sprintf("outgoing call from %s to %s: the trunk leg was created at row %d; the number showed in the Dial data at row %d", orUnknown(c.internal), c.external, c.recvWait.id, ref.id))
+	if c.dir == dirOutgoing && !c.received && c.recvWait.id != 0 && c.external == "" && isTrunkDialContext(row.Context) {
+		// FreePBX 17 runs the outbound Dial in trunk-dial-with-exten with exten = the number
+		// sent to the trunk; a click-to-call the customer never answers shows it only there.
+		c.external = phoneNumber(cfg, row.Exten)
+	}
+	if e := c.numberKnown(cfg, ref); e != nil {
+		return e
 	}
 	if c.dir != dirIncoming || c.received {
 		return nil
@@ -525,6 +555,39 @@ func (c *call) trackOrigin(cfg *Config, row *celbridge.CELRow, ref rowRef) []cel
 		return nil
 	}
 	return append(c.resolvePending(cfg), c.receive(cfg, ref, c.target(), c.targetWhy())...)
+}
+
+// numberKnown sends the receivedTheCall an outgoing call held back for its number (a
+// click-to-call: the trunk leg starts before any row names the number) once a row names it.
+func (c *call) numberKnown(cfg *Config, ref rowRef) []celbridge.Event {
+	if c.dir != dirOutgoing || c.received || c.recvWait.id == 0 || c.external == "" {
+		return nil
+	}
+	return c.receive(cfg, ref, c.internal, fmt.Sprintf("outgoing call from %s to %s: the trunk leg was created at row %d; row %d named the number", orUnknown(c.internal), c.external, c.recvWait.id, ref.id))
+}
+
+// phoneNumber returns s when it reads as an outside phone number (digits, * or #, an optional
+// leading +, at least three digits, not an extension), else "".
+func phoneNumber(cfg *Config, s string) string {
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '+' && i == 0, c == '*', c == '#':
+		default:
+			return ""
+		}
+	}
+	if digits < 3 || cfg.ExtensionPattern.MatchString(s) {
+		return ""
+	}
+	return s
+}
+
+// isTrunkDialContext reports whether a dialplan context is where FreePBX dials a trunk.
+func isTrunkDialContext(ctx string) bool {
+	return ctx == "trunk-dial-with-exten" || strings.HasPrefix(ctx, "macro-dialout-trunk") || strings.HasPrefix(ctx, "outrt-")
 }
 
 // localStart reads where a Local helper channel of an incoming call leads before any phone
@@ -558,6 +621,12 @@ func (c *call) appStart(cfg *Config, row *celbridge.CELRow, ref rowRef) []celbri
 		if c.dir == dirIncoming && !c.received && first != "" {
 			c.queue = first
 			return append(c.resolvePending(cfg), c.receive(cfg, ref, c.target(), "queue "+first+" (the caller entered Queue("+first+"))")...)
+		}
+	case "confbridge", "meetme":
+		if c.dir == dirIncoming && !c.received && first != "" {
+			// A DID routed to a conference room: the room is the destination, as a queue is;
+			// the first phone in the room with the caller answers it (peerJoined).
+			return append(c.resolvePending(cfg), c.receive(cfg, ref, first, "conference room "+first+" (the caller entered "+row.AppName+"("+first+"))")...)
 		}
 	case "voicemail":
 		c.vm = true
@@ -687,6 +756,7 @@ func (c *call) bridgeEnter(cfg *Config, ch *channel, id string, holding bool, pe
 	if id == "" {
 		id = "?" + ch.uid
 	}
+	c.unhold(ch, ref.t)
 	ch.bridge = id
 	n := 0
 	for p := range strings.SplitSeq(peer, ",") {
@@ -704,7 +774,7 @@ func (c *call) bridgeEnter(cfg *Config, ch *channel, id string, holding bool, pe
 
 func (c *call) bridgeExit(ch *channel, id string, holding bool, t time.Time) {
 	if holding {
-		c.unhold(ch, t)
+		ch.holding = false // parked time runs on until the next bridge (evParkEnd)
 		return
 	}
 	if id == "" || ch.bridge == id {
@@ -728,9 +798,15 @@ func (c *call) peerJoined(cfg *Config, row *celbridge.CELRow, conf bool) []celbr
 		return nil
 	}
 	pi := classify(row.ChanName, cfg.ExtensionPattern)
+	if pi.kind == kindTrunk && !conf {
+		// An outside party of another call entered the party's bridge: a transfer put the
+		// party through to someone outside the clinic (see handedOver).
+		c.outsideJoined = true
+	}
 	if pi.kind != kindPhone {
 		return nil
 	}
+	c.outsideJoined = false
 	return c.personConnected(cfg, pi.ext, nil, rowRef{row.ID, row.EventTime},
 		pi.ext+"'s phone (of call "+row.LinkedID+") entered the caller's bridge")
 }
@@ -776,6 +852,21 @@ func (c *call) followsParty(cfg *Config) bool {
 	return c.party != nil && c.party.uid != "" && !c.party.placeholder && c.party.info.kind == kindTrunk && c.sent(cfg)
 }
 
+// handedOver reports whether the party is in a bridge where no phone of this call is left:
+// an employee put it through to an outside party (an attended transfer of the customer to a
+// mobile moves the mobile into the customer's older call). The employee's call ends there.
+func (c *call) handedOver() bool {
+	if !c.outsideJoined || c.party.bridge == "" {
+		return false // ringing a transfer target, in a queue, with a phone: still this call's
+	}
+	for _, o := range c.reach(c.party)[1:] {
+		if o.info.kind == kindPhone {
+			return false
+		}
+	}
+	return true
+}
+
 // sent reports whether the CRM hears about this call at all.
 func (c *call) sent(cfg *Config) bool {
 	switch c.dir {
@@ -810,7 +901,7 @@ func (c *call) billsec(end time.Time) int {
 // disposition decides hangupTheCall's disposition and says why.
 func (c *call) disposition() (disp, rule string) {
 	switch {
-	case c.answered && (c.transfers > 0 || c.transferSeen):
+	case c.answered && (c.transfers > 0 || c.transferRows > 0):
 		why := "answered by " + orUnknown(c.answeredBy) + ", then transferred"
 		if c.talker != c.answeredBy && c.talker != "" {
 			why += " (last to " + c.talker + ")"
