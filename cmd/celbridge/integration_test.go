@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -481,5 +482,60 @@ func TestBackfill_TransferIntoOlderCall(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(last, `"requestType":"hangupTheCall"`) ||
 		!strings.Contains(last, `"billsec":"30"`) || !strings.Contains(last, `"disposition":"TRANSFER"`) {
 		t.Errorf("backfill -dry-run printed\n%s\nwant received, answered and hangupTheCall billsec 30 TRANSFER", stdout)
+	}
+}
+
+// TestOnce_CapturesInSmallPolls: every call of both shared FreePBX captures, read by the
+// daemon in many small polls (rows inserted in chunks of 1 to 25, one `once` after each, a
+// new process state each time), with rows dated three days back (a replica that lags, or a
+// PBX clock that is off), gets the same requests as one backfill of the same rows, each sent
+// once. The ring group of both captures (600: 801-803) is configured, so held ring bursts are
+// cut by polls too.
+func TestOnce_CapturesInSmallPolls(t *testing.T) {
+	const groups = "[[pbx.groups]]\nnumber = \"600\"\nmembers = [\"801\", \"802\", \"803\"]\n"
+	for _, capture := range []string{"freepbx-cel", "freepbx-cel-2"} {
+		t.Run(capture, func(t *testing.T) {
+			staging := testdb.New(t)
+			staging.LoadSQL(t, filepath.Join("testdata", capture, "cel.sql"))
+			rows := realRows(t, staging)
+			for i := range rows {
+				rows[i].EventTime = rows[i].EventTime.Add(-72 * time.Hour)
+			}
+
+			ref := newBridge(t, groups)
+			ref.db.Insert(t, rows...)
+			if code, _, stderr := ref.run(t, t.Context(), "backfill", "-from-id", "1"); code != 0 {
+				t.Fatalf("backfill: exit %d\n%s", code, stderr)
+			}
+			want := perCall(ref.crm.received())
+			if len(want) < 10 {
+				t.Fatalf("backfill sent %d calls, want every call of the capture", len(want))
+			}
+
+			b := newBridge(t, groups)
+			if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+				t.Fatalf("first once: exit %d\n%s", code, stderr)
+			}
+			rng := rand.New(rand.NewPCG(uint64(len(rows)), 10))
+			polls := 0
+			for lo := 0; lo < len(rows); polls++ {
+				hi := min(len(rows), lo+1+rng.IntN(25))
+				b.db.Insert(t, rows[lo:hi]...)
+				if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
+					t.Fatalf("once after rows %d..%d: exit %d\n%s", rows[lo].ID, rows[hi-1].ID, code, stderr)
+				}
+				lo = hi
+			}
+			if d := cmp.Diff(want, perCall(b.crm.received())); d != "" {
+				t.Errorf("%d small polls sent other requests than one backfill (-backfill +polls):\n%s", polls, d)
+			}
+			seen := map[string]bool{}
+			for _, k := range b.crm.keys {
+				if seen[k] {
+					t.Errorf("request %s sent twice", k)
+				}
+				seen[k] = true
+			}
+		})
 	}
 }
