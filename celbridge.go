@@ -4,6 +4,7 @@
 package celbridge
 
 import (
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -11,6 +12,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
+
+// ErrInternal is wrapped by an error that is a bug in celbridge, not bad data: the mapper
+// panicked on a row (it recovers, skips the row and says where). Callers count it apart from
+// malformed rows and log it as an error to report.
+var ErrInternal = errors.New("internal error (a bug in celbridge; please report it)")
 
 // CELRow is one row of FreePBX's asteriskcdrdb.cel table. Text columns that are NULL in the
 // database arrive as "". EventTime is the row's eventtime read in mysql.timezone; it is the

@@ -107,7 +107,7 @@ func (m *Mapper) advance(now time.Time) []celbridge.Event {
 	var done []*call
 	for _, c := range m.calls {
 		if at, how, ok := c.due(&m.cfg); ok && !now.Before(at) {
-			c.closeHow = how
+			c.end.how = how
 			done = append(done, c)
 		}
 	}
@@ -120,8 +120,8 @@ func (c *call) due(cfg *Config) (at time.Time, how string, ok bool) {
 	switch {
 	case c.allEnded():
 		return grace, "no LINKEDID_END: every channel had ended and end_grace " + cfg.EndGrace.String() + " passed", true
-	case c.lidEnd.id != 0 && !c.partyLeft.IsZero():
-		return grace, fmt.Sprintf("LINKEDID_END at row %d, then the caller hung up and end_grace %s passed without its CHAN_END", c.lidEnd.id, cfg.EndGrace), true
+	case c.party.lidEnd.id != 0 && !c.party.left.IsZero():
+		return grace, fmt.Sprintf("LINKEDID_END at row %d, then the caller hung up and end_grace %s passed without its CHAN_END", c.party.lidEnd.id, cfg.EndGrace), true
 	case !c.firstTime.IsZero():
 		return c.firstTime.Add(cfg.MaxCallAge), "open longer than max_call_age " + cfg.MaxCallAge.String() + ": closed with what is known", true
 	}
@@ -136,16 +136,16 @@ const burstSettle = time.Second
 // releaseBursts decides the held ring bursts whose second is over at now.
 func (m *Mapper) releaseBursts(now time.Time) []celbridge.Event {
 	var evs []celbridge.Event
-	keep := m.pending[:0]
-	for _, c := range m.pending {
-		if c.pending != nil && now.Before(c.pendingRef.t.Add(burstSettle)) {
+	keep := m.bursts[:0]
+	for _, c := range m.bursts {
+		if c.burst.held() && now.Before(c.burst.ref.t.Add(burstSettle)) {
 			keep = append(keep, c)
 			continue
 		}
-		evs = append(evs, c.resolvePending(&m.cfg)...)
+		evs = append(evs, c.decideBurst(&m.cfg)...)
 	}
-	clear(m.pending[len(keep):])
-	m.pending = keep
+	clear(m.bursts[len(keep):])
+	m.bursts = keep
 	return evs
 }
 
@@ -153,9 +153,9 @@ func (m *Mapper) releaseBursts(now time.Time) []celbridge.Event {
 // release, a call to close) if no row comes before; ok is false when nothing waits on time.
 // The poller turns it into a wake-up on this host's clock.
 func (m *Mapper) Deadline() (at time.Time, ok bool) {
-	for _, c := range m.pending {
-		if c.pending != nil {
-			if t := c.pendingRef.t.Add(burstSettle); !ok || t.Before(at) {
+	for _, c := range m.bursts {
+		if c.burst.held() {
+			if t := c.burst.ref.t.Add(burstSettle); !ok || t.Before(at) {
 				at, ok = t, true
 			}
 		}

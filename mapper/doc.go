@@ -4,8 +4,20 @@
 //
 // A call is keyed by linkedid and opened by its originator's CHAN_START (uniqueid ==
 // linkedid). Every channel of the call is classified from its name (classify.go): Local/
-// helpers, internal phones (resource matches Config.ExtensionPattern) and trunks. A person
-// "answers" when an internal phone becomes connected to the external party through bridges
-// and Local ;1/;2 pairs (graph.go); the trunk's own ANSWER is never taken as a person.
-// The call ends at LINKEDID_END, or through Expire / Flush.
+// helpers, internal phones (resource matches Config.ExtensionPattern) and trunks. One file
+// per rule of DESIGN §3:
+//
+//   - mapper.go: Feed, routing each row to its call, the indexes across calls
+//   - call.go: a call's state (its phase, the grouped fields of each rule) and the per-row dispatch
+//   - direction.go: incoming, outgoing or internal, and the numbers
+//   - destination.go: the internalNumber of receivedTheCall (ring group, queue, follow-me, the held ring burst)
+//   - answer.go, graph.go: a person picks up (a phone reachable from the external party through bridges and Local pairs)
+//   - transfer.go, park.go: transfers, the party followed across linkedids, parking
+//   - clicktocall.go, conference.go: originates and conference rooms
+//   - hangup.go: the end, billsec and disposition
+//   - emit.go: the one way an event leaves a call, keeping the order the CRM relies on
+//   - clock.go: CEL time, Expire, Deadline
+//
+// The trunk's own ANSWER is never taken as a person. The call ends at LINKEDID_END, or
+// through Expire / Flush.
 package mapper

@@ -67,8 +67,8 @@ func FuzzFeed(f *testing.F) {
 		if m.OpenCalls() != 0 {
 			t.Fatalf("%d calls open after Flush", m.OpenCalls())
 		}
-		if len(m.parties) != 0 || len(m.partyNames) != 0 || len(m.pending) != 0 {
-			t.Fatalf("after Flush: %d parties, %d party names, %d pending left in the indexes", len(m.parties), len(m.partyNames), len(m.pending))
+		if len(m.parties) != 0 || len(m.partyNames) != 0 || len(m.bursts) != 0 {
+			t.Fatalf("after Flush: %d parties, %d party names, %d held bursts left in the indexes", len(m.parties), len(m.partyNames), len(m.bursts))
 		}
 		// Per call: receivedTheCall first and once, nothing after hangupTheCall.
 		hung, recv := map[string]bool{}, map[string]bool{}

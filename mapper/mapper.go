@@ -3,6 +3,8 @@ package mapper
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,9 +30,9 @@ type Mapper struct {
 	// partyNames indexes the same calls by the party's channel name, for a BRIDGE_ENTER of
 	// another call whose peer field names the party.
 	partyNames map[string]*call
-	// pending lists calls holding back a ring burst for the ring-group decision; the CEL clock
-	// reaching the next second, the call's own next row, or Flush releases it.
-	pending []*call
+	// bursts lists the calls holding back a ring burst for the ring-group decision; the CEL
+	// clock reaching the next second, the call's own next row, or Flush decides it.
+	bursts []*call
 	// clock is CEL time (clock.go); held is a row waiting for a neighbour to confirm its
 	// eventtime.
 	clock time.Time
@@ -45,15 +47,38 @@ func New(cfg Config) *Mapper {
 
 // Feed consumes one CEL row (rows come in id order) and returns the events it decides.
 // warn != nil means the row was malformed or could not be used (the caller logs it with
-// row.ID); the events are still valid. Feed never panics.
+// row.ID); the events are still valid. Feed never panics: a panic is a bug, not bad data, and
+// comes back as a warn wrapping celbridge.ErrInternal that names where it happened; the
+// row is skipped.
 func (m *Mapper) Feed(row celbridge.CELRow) (events []celbridge.Event, warn error) {
 	defer func() {
 		if r := recover(); r != nil {
-			events, warn = nil, fmt.Errorf("%s row: internal error (row skipped): %v", safeType(row.EventType), r)
+			events, warn = nil, fmt.Errorf("%w: %s row %d: panic %q at %s; row skipped", celbridge.ErrInternal, safeType(row.EventType), row.ID, fmt.Sprint(r), panicSite())
 		}
 	}()
 	return m.admit(row, false)
 }
+
+// panicSite is file:line of the code that panicked, read in a deferred recover: the first
+// frame below runtime.gopanic.
+func panicSite() string {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	below := false
+	for {
+		f, more := frames.Next()
+		if below && !strings.HasPrefix(f.Function, "runtime.") {
+			return filepath.Base(f.File) + ":" + strconv.Itoa(f.Line)
+		}
+		below = below || f.Function == "runtime.gopanic"
+		if !more {
+			return "(unknown)"
+		}
+	}
+}
+
+// feedHook, when set (by tests), sees every row feed handles: a test makes it panic.
+var feedHook func(*celbridge.CELRow)
 
 // Skip gives the mapper the time of a row the caller read but does not feed (a backfill past
 // its range, for rows of calls it does not follow): the clock moves as if the row were fed,
@@ -64,6 +89,9 @@ func (m *Mapper) Skip(row celbridge.CELRow) []celbridge.Event {
 }
 
 func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
+	if feedHook != nil {
+		feedHook(row)
+	}
 	et := eventTypeOf(row.EventType)
 	if et == evIgnored || strings.HasPrefix(row.ChanName, "Message/") {
 		return nil, nil
@@ -78,7 +106,7 @@ func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
 		// into an older call. Its rows still tell p's story (talk time, hang-up); the call of
 		// that linkedid does not see them.
 		c = p
-		c.movedTo = row.LinkedID
+		c.party.movedTo = row.LinkedID
 	}
 	if et == evBridgeEnter && row.Peer != "" {
 		evs = append(evs, m.joinedParty(row, c)...)
@@ -101,90 +129,42 @@ func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
 
 // after updates the mapper's indexes once c has taken a row.
 func (m *Mapper) after(c *call) {
-	if c.closed {
+	if c.closed() {
 		delete(m.calls, c.linkedID)
-		if c.party != nil && m.parties[c.party.uid] == c {
-			delete(m.parties, c.party.uid)
+		if p := c.party.ch; p != nil && m.parties[p.uid] == c {
+			delete(m.parties, p.uid)
 		}
-		if m.partyNames[c.partyName] == c {
-			delete(m.partyNames, c.partyName)
+		if m.partyNames[c.party.indexed] == c {
+			delete(m.partyNames, c.party.indexed)
 		}
-		m.pending = slices.DeleteFunc(m.pending, func(p *call) bool { return p == c })
+		m.bursts = slices.DeleteFunc(m.bursts, func(p *call) bool { return p == c })
 		return
 	}
-	if c.pending != nil && !slices.Contains(m.pending, c) {
-		m.pending = append(m.pending, c)
+	if c.burst.held() && !slices.Contains(m.bursts, c) {
+		m.bursts = append(m.bursts, c)
 	}
 	// Only the outside party of a call the CRM hears about: a phone's rows under another
 	// linkedid belong to that other call (a transfer into a customer's call).
-	if c.followsParty(&m.cfg) && m.parties[c.party.uid] == nil {
-		m.parties[c.party.uid] = c
-		if c.partyName != c.party.name {
-			if m.partyNames[c.partyName] == c {
-				delete(m.partyNames, c.partyName)
-			}
-			m.partyNames[c.party.name], c.partyName = c, c.party.name
-		}
+	if p := c.party.ch; c.followsParty(&m.cfg) && m.parties[p.uid] == nil {
+		m.parties[p.uid] = c
+		m.index(c, p.name)
 	}
 	// The caller of an incoming call is known by name from its start, for a phone of
 	// another call that joins it in a conference before anyone answered.
-	if c.partyName == "" && c.dir == dirIncoming && c.origin != nil && c.origin.info.kind == kindTrunk && !c.answered {
-		m.partyNames[c.origin.name], c.partyName = c, c.origin.name
+	if c.party.indexed == "" && c.dir == dirIncoming && c.origin != nil && c.origin.info.kind == kindTrunk && !c.answered() {
+		m.index(c, c.origin.name)
 	}
 }
 
-// joinedParty handles a BRIDGE_ENTER (of call c, possibly nil) whose peer names another
-// call's outside party: a transfer target from an older call moved into the party's bridge,
-// which gives the party the older linkedid without a row of its own. The party's call learns
-// who it now talks to.
-func (m *Mapper) joinedParty(row *celbridge.CELRow, c *call) []celbridge.Event {
-	// A parking lot (holding bridge) holds many calls that talk to nobody. In a conference
-	// the first phone to join a waiting caller answers it; later ones take nobody over.
-	if tech, _ := extraField(row.Extra, "bridge_technology"); tech == "holding_bridge" {
-		return nil
+// index files c under the channel name of its party (or caller) in partyNames.
+func (m *Mapper) index(c *call, name string) {
+	if c.party.indexed == name {
+		return
 	}
-	conf := isConference(row)
-	var evs []celbridge.Event
-	n := 0
-	for p := range strings.SplitSeq(row.Peer, ",") {
-		if n++; n > maxPeers {
-			break
-		}
-		name := strings.TrimSpace(p)
-		pc := m.partyNames[name]
-		if pc == nil || pc == c || pc.closed || pc.partyName != name {
-			continue
-		}
-		// In a basic bridge the party moved to the joiner's linkedid only if that one is
-		// older; a phone of a newer call would have taken the party's linkedid, and its rows
-		// reach pc directly.
-		if !conf && !olderLinkedID(row.LinkedID, pc.linkedID) {
-			continue
-		}
-		evs = append(evs, pc.peerJoined(&m.cfg, row, conf)...)
+	if c.party.indexed != "" && m.partyNames[c.party.indexed] == c {
+		delete(m.partyNames, c.party.indexed)
 	}
-	return evs
-}
-
-// olderLinkedID reports whether linkedid a (epoch.counter, as Asterisk makes them) was
-// created before b. Asterisk gives a basic bridge's members the oldest linkedid.
-func olderLinkedID(a, b string) bool {
-	ae, ac, okA := splitID(a)
-	be, bc, okB := splitID(b)
-	if !okA || !okB {
-		return a < b
-	}
-	return ae < be || (ae == be && ac < bc)
-}
-
-func splitID(id string) (epoch, counter int64, ok bool) {
-	if i := strings.LastIndexByte(id, '-'); i >= 0 {
-		id = id[i+1:] // asterisk.conf systemname: "pbx1-1795653134.45"
-	}
-	e, c, found := strings.Cut(id, ".")
-	ei, err1 := strconv.ParseInt(e, 10, 64)
-	ci, err2 := strconv.ParseInt(c, 10, 64)
-	return ei, ci, found && err1 == nil && err2 == nil
+	m.partyNames[name], c.party.indexed = c, name
 }
 
 // Expire tells the mapper that CEL time is now now although no row came (the poller's
@@ -216,7 +196,7 @@ func (m *Mapper) Flush() []celbridge.Event {
 	evs = append(evs, m.releaseBursts(maxTime)...)
 	done := make([]*call, 0, len(m.calls))
 	for _, c := range m.calls {
-		c.closeHow = "still open at the end of the rows (flush): closed with what is known"
+		c.end.how = "still open at the end of the rows (flush): closed with what is known"
 		done = append(done, c)
 	}
 	return append(evs, m.closeAll(done)...)
@@ -230,7 +210,7 @@ func (m *Mapper) closeAll(done []*call) []celbridge.Event {
 	slices.SortFunc(done, func(a, b *call) int { return compareInt(a.firstID, b.firstID) })
 	var evs []celbridge.Event
 	for _, c := range done {
-		evs = append(evs, c.close(&m.cfg, rowRef{c.lastID, c.lastTime}, c.closeHow)...)
+		evs = append(evs, c.close(&m.cfg, rowRef{c.lastID, c.lastTime}, c.end.how)...)
 		m.after(c)
 	}
 	return evs

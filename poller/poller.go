@@ -79,9 +79,11 @@ type Poller struct {
 // Stats are the poller's counters since start; read them with Poller.Stats.
 type Stats struct {
 	RowsRead, BadRows, GapsGivenUp, EventsAdded atomic.Int64
-	Cursor, High, OpenCalls                     atomic.Int64
-	LastOK                                      atomic.Int64 // unix ms of the last successful Tick
-	LastRowTime                                 atomic.Int64 // unix ms of the newest CEL row's eventtime
+	// InternalErrors counts rows the mapper skipped for a bug of its own (celbridge.ErrInternal).
+	InternalErrors          atomic.Int64
+	Cursor, High, OpenCalls atomic.Int64
+	LastOK                  atomic.Int64 // unix ms of the last successful Tick
+	LastRowTime             atomic.Int64 // unix ms of the newest CEL row's eventtime
 }
 
 // Stats returns the poller's live counters.
@@ -234,9 +236,14 @@ func (p *Poller) feed(r celbridge.CELRow) []celbridge.Event {
 		p.stats.LastRowTime.Store(r.EventTime.UnixMilli())
 	}
 	events, warn := p.Mapper.Feed(r)
-	if warn != nil && p.Routine != nil && p.Routine(warn) {
+	switch {
+	case warn == nil:
+	case errors.Is(warn, celbridge.ErrInternal):
+		p.stats.InternalErrors.Add(1)
+		p.logger().Error("mapper internal error; CEL row skipped", "cel_id", r.ID, "err", warn)
+	case p.Routine != nil && p.Routine(warn):
 		p.logger().Debug("CEL row skipped", "cel_id", r.ID, "err", warn)
-	} else if warn != nil {
+	default:
 		p.stats.BadRows.Add(1)
 		p.logger().Warn("malformed CEL row; processed with what is known", "cel_id", r.ID, "err", warn)
 	}

@@ -66,6 +66,10 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		ToID:      toID,
 		Routine:   func(err error) bool { return errors.Is(err, mapper.ErrUnknownCall) },
 		Warn: func(r celbridge.CELRow, err error) {
+			if errors.Is(err, celbridge.ErrInternal) {
+				a.log.Error("mapper internal error; CEL row skipped", "cel_id", r.ID, "err", err)
+				return
+			}
 			a.log.Warn("malformed CEL row; processed with what is known", "cel_id", r.ID, "err", err)
 		},
 	}

@@ -148,6 +148,7 @@ func (m *monitor) registerPoller(reg *prometheus.Registry, p *poller.Poller) {
 	reg.MustRegister(opened, closed, polls, pollErrs,
 		counterFunc("celbridge_cel_rows_read_total", "CEL rows read and fed to the mapper.", load(&st.RowsRead)),
 		counterFunc("celbridge_cel_bad_rows_total", "Malformed CEL rows (processed with what is known).", load(&st.BadRows)),
+		counterFunc("celbridge_mapper_internal_errors_total", "CEL rows the mapper skipped for a bug of its own (logged as errors; please report).", load(&st.InternalErrors)),
 		counterFunc("celbridge_gaps_given_up_total", "Missing CEL ids given up after poll.gap_timeout.", load(&st.GapsGivenUp)),
 		counterFunc("celbridge_events_enqueued_total", "Events added to the outbox.", load(&st.EventsAdded)),
 		gaugeFunc("celbridge_cursor", "The committed CEL restart point.", load(&st.Cursor)),
