@@ -7,10 +7,11 @@ import (
 	"github.com/celbridge/celbridge"
 )
 
-// benchRows returns copies of every golden case's real rows, each copy under its own
-// uniqueids/linkedids, with increasing ids: a backfill-like stream of n rows or more.
+// benchRows returns copies of every captured golden case's rows (not the h-* ones built by
+// hand, so that the numbers stay comparable), each copy under its own uniqueids/linkedids,
+// with increasing ids: a backfill-like stream of n rows or more.
 func benchRows(b *testing.B, n int) []celbridge.CELRow {
-	cases := goldenInputs(b)
+	cases := goldenInputs(b, false)
 	var rows []celbridge.CELRow
 	for k := 0; len(rows) < n; k++ {
 		suffix := "9" + strconv.Itoa(k)
@@ -47,31 +48,6 @@ func BenchmarkFeed(b *testing.B) {
 	}
 	events += len(m.Flush())
 	b.ReportMetric(float64(events)/float64(b.N), "events/row")
-}
-
-// wideCallRows is one incoming call that brings n phones into one conference bridge, one
-// after the other, then ends: a linkedid with n channels (issue 15.8: 5,000 froze polling).
-func wideCallRows(n int) []celbridge.CELRow {
-	var b rb
-	inbound(&b)
-	b.add(0, "ANSWER", trunk, "1.1", "1.1")
-	b.add(0, "BRIDGE_ENTER", trunk, "1.1", "1.1", "extra", bridgeExtra("conf", false))
-	for i := range n {
-		name := "PJSIP/" + strconv.Itoa(1000+i%9000) + "-" + strconv.Itoa(i)
-		uid := "1." + strconv.Itoa(i+2)
-		b.add(i/100, "CHAN_START", name, uid, "1.1", "exten", "s", "context", "from-internal")
-		b.add(i/100, "ANSWER", name, uid, "1.1")
-		b.add(i/100, "BRIDGE_ENTER", name, uid, "1.1", "extra", bridgeExtra("conf", false), "peer", trunk)
-	}
-	for i := range n {
-		name := "PJSIP/" + strconv.Itoa(1000+i%9000) + "-" + strconv.Itoa(i)
-		uid := "1." + strconv.Itoa(i+2)
-		b.add(n/100+1, "BRIDGE_EXIT", name, uid, "1.1", "extra", bridgeExtra("conf", false))
-		b.add(n/100+1, "HANGUP", name, uid, "1.1", "extra", hangupExtra(""))
-		b.add(n/100+1, "CHAN_END", name, uid, "1.1")
-	}
-	end(&b, n/100+2, [2]string{trunk, "1.1"})
-	return b.rows
 }
 
 // BenchmarkWideCall maps one call with 5,000 channels (ns/op is per call). Before reach used

@@ -44,32 +44,6 @@ func TestGeneralCallID(t *testing.T) {
 	}
 }
 
-// TestPoisonLinkedID: a call whose linkedid has no digits still gets a generalCallID in every
-// request, so the store takes its events and the calls after it are not blocked.
-func TestPoisonLinkedID(t *testing.T) {
-	var b rb
-	inbound(&b)
-	b.add(0, "CHAN_START", ph801, "1.2", "1.1", "exten", "s", "context", "from-internal")
-	b.add(5, "HANGUP", trunk, "1.1", "1.1", "extra", hangupExtra("CANCEL"))
-	b.add(5, "CHAN_END", trunk, "1.1", "1.1")
-	b.add(5, "LINKEDID_END", trunk, "1.1", "1.1")
-	for i := range b.rows {
-		if b.rows[i].UniqueID == "1.1" {
-			b.rows[i].UniqueID = "abc.def"
-		}
-		b.rows[i].LinkedID = "abc.def"
-	}
-	evs := MapAll(DefaultConfig(), b.rows)
-	if len(evs) != 2 {
-		t.Fatalf("events %+v, want receivedTheCall and hangupTheCall", evs)
-	}
-	for _, e := range evs {
-		if e.GeneralCallID != GeneralCallID("abc.def", CallIDDigits) || e.GeneralCallID == "" {
-			t.Errorf("%s: generalCallID %q", e.RequestType, e.GeneralCallID)
-		}
-	}
-}
-
 func TestCleanNumber(t *testing.T) {
 	for in, want := range map[string]string{
 		"0670219424":             "0670219424",

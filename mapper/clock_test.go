@@ -20,7 +20,9 @@ func perCallText(evs []celbridge.Event) map[string]string {
 	return m
 }
 
-// straightRun feeds every row, then lets CEL time run past end_grace and flushes.
+// straightRun feeds every row, then lets CEL time run past end_grace and flushes. It is
+// MapAll (mapper.go, which duplicates lists as its twin) with that Expire before the Flush, as
+// the poller orders them; MapAll flushes at once, so it cannot serve here.
 func straightRun(cfg Config, rows []celbridge.CELRow) []celbridge.Event {
 	m := New(cfg)
 	var evs []celbridge.Event

@@ -237,6 +237,7 @@ func TestGoldenStreamed(t *testing.T) {
 	}
 	// Interleave cases that share a configuration (the default one) row by row.
 	var mixed []celbridge.CELRow
+	var pos []int
 	want := map[string]string{}
 	def := DefaultConfig()
 	for k, cr := range all {
@@ -244,13 +245,12 @@ func TestGoldenStreamed(t *testing.T) {
 			cr.cfg.SendTransfers || len(cr.cfg.Rewrites) > 0 || cr.cfg.CallID != def.CallID || len(cr.cfg.InboundContexts) != len(def.InboundContexts) {
 			continue
 		}
-		suffix := fmt.Sprintf("%02d", k)
 		var rows []celbridge.CELRow
-		for _, r := range cr.rows {
-			r.UniqueID += suffix
-			r.LinkedID += suffix
+		for i, r := range cr.rows {
+			r = ownRow(t, r, k)
 			r.EventTime = t0 // one clock: Expire is not used here
 			rows = append(rows, r)
+			pos = append(pos, i) // the row's rank within its case
 		}
 		for _, e := range MapAll(def, rows) {
 			want[e.LinkedID] += eventText(e, false)
@@ -258,13 +258,6 @@ func TestGoldenStreamed(t *testing.T) {
 		mixed = append(mixed, rows...)
 	}
 	// Round-robin by case: stable sort on each row's rank within its case.
-	rank := map[string]int{}
-	pos := make([]int, len(mixed))
-	for i, r := range mixed {
-		key := r.LinkedID[len(r.LinkedID)-2:]
-		pos[i] = rank[key]
-		rank[key]++
-	}
 	idx := make([]int, len(mixed))
 	for i := range idx {
 		idx[i] = i
@@ -291,6 +284,36 @@ func TestGoldenStreamed(t *testing.T) {
 			t.Errorf("call %s interleaved (-alone +interleaved):\n%s", lid, lineDiff(w, got[lid]))
 		}
 	}
+}
+
+var (
+	// chanCounterRE is the counter that ends a channel name (PJSIP/801-0000001b, Local/…-00000003;2).
+	chanCounterRE = regexp.MustCompile(`-([0-9a-f]{8})\b`)
+	// extraIDRE is a bridge id or a uniqueid named in extra (bridge_id, pickup_channel_uniqueid…).
+	extraIDRE = regexp.MustCompile(`("(?:bridge_id|bridge1_id|bridge2_id|[a-z0-9_]*_uniqueid)":")([^"]*)"`)
+)
+
+// ownRow gives row r of case k what a PBX gives every call of its own: uniqueids, linkedids,
+// channel names and bridges that no other call uses at the same time. The cases are separate
+// captures (the h-* ones all call the trunk PJSIP/kyivstar-00000001 and bridge b1), so
+// interleaved as they are they would share channels and bridges. Ids get k as a 3-digit
+// suffix; a channel's counter gets k in its top three hex digits.
+func ownRow(t *testing.T, r celbridge.CELRow, k int) celbridge.CELRow {
+	t.Helper()
+	suffix := fmt.Sprintf("%03d", k)
+	r.UniqueID += suffix
+	r.LinkedID += suffix
+	counter := func(s string) string {
+		return chanCounterRE.ReplaceAllStringFunc(s, func(m string) string {
+			if m[1:4] != "000" {
+				t.Fatalf("row %d: channel counter %s above 000fffff: ownRow cannot make it unique", r.ID, m)
+			}
+			return fmt.Sprintf("-%03x%s", k, m[4:])
+		})
+	}
+	r.ChanName, r.Peer = counter(r.ChanName), counter(r.Peer)
+	r.Extra = extraIDRE.ReplaceAllString(counter(r.Extra), "${1}${2}"+suffix+`"`)
+	return r
 }
 
 func eventsText(evs []celbridge.Event) string {

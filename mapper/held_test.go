@@ -62,12 +62,8 @@ func TestBurstHeldWithinItsSecond(t *testing.T) {
 func TestTwoDevicesOneExtension(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Groups = []Group{{Number: "600", Members: []string{"801", "802", "803"}}}
-	var b rb
-	inbound(&b)
-	b.add(0, "CHAN_START", "PJSIP/801-00000002", "1.2", "1.1", "exten", "s", "context", "from-internal")
-	b.add(0, "CHAN_START", "PJSIP/801-00000003", "1.3", "1.1", "exten", "s", "context", "from-internal")
 	m := New(cfg)
-	for _, r := range b.rows {
+	for _, r := range loadRows(t, "testdata/rows/two-devices-one-extension.json") { // the trunk, 801, 801
 		m.Feed(r)
 	}
 	m.Expire(t0)
