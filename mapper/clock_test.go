@@ -20,16 +20,11 @@ func perCallText(evs []celbridge.Event) map[string]string {
 	return m
 }
 
-// straightRun feeds every row, then lets CEL time run past end_grace and flushes. It is
-// MapAll (mapper.go, which duplicates lists as its twin) with that Expire before the Flush, as
-// the poller orders them; MapAll flushes at once, so it cannot serve here.
+// straightRun feeds every row, then lets CEL time run past end_grace and flushes: MapAll with
+// that Expire before the Flush, as the poller orders them.
 func straightRun(cfg Config, rows []celbridge.CELRow) []celbridge.Event {
 	m := New(cfg)
-	var evs []celbridge.Event
-	for _, r := range rows {
-		e, _ := m.Feed(r)
-		evs = append(evs, e...)
-	}
+	evs := m.feedAll(rows)
 	if len(rows) > 0 {
 		evs = append(evs, m.Expire(rows[len(rows)-1].EventTime.Add(cfg.EndGrace))...)
 	}

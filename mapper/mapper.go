@@ -246,12 +246,17 @@ func (m *Mapper) OpenCalls() int { return len(m.calls) }
 // rows, for tests, dry runs and the demo. Warnings are dropped.
 func MapAll(cfg Config, rows []celbridge.CELRow) []celbridge.Event {
 	m := New(cfg)
+	return append(m.feedAll(rows), m.Flush()...)
+}
+
+// feedAll feeds rows in order and returns their events, dropping warnings.
+func (m *Mapper) feedAll(rows []celbridge.CELRow) []celbridge.Event {
 	var evs []celbridge.Event
 	for _, r := range rows {
 		e, _ := m.Feed(r)
 		evs = append(evs, e...)
 	}
-	return append(evs, m.Flush()...)
+	return evs
 }
 
 // safeType is an eventtype fit for a log line: ASCII letters, digits and _ only, truncated.
