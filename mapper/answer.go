@@ -45,7 +45,8 @@ func (c *call) evaluate(cfg *Config, ref rowRef) []celbridge.Event {
 			switch {
 			case o.info.kind == kindPhone && (c.dir == dirOutgoing || o != c.origin):
 				phones = append(phones, o)
-			case o.info.kind == kindTrunk && c.dir == dirIncoming && o != c.origin && !o.placeholder && outside == nil:
+			case o.info.kind == kindTrunk && c.dir != dirOutgoing && o != c.origin && !o.placeholder && outside == nil:
+				// An incoming (or sent internal) call forwarded to an outside number.
 				outside = o
 			}
 		}
