@@ -53,7 +53,9 @@ var failureLine = regexp.MustCompile(`msg="crm push failed; will retry".* class=
 func TestCRMOutage(t *testing.T) {
 	db := testdb.New(t)
 	c := newCRM(t)
-	in := newInstall(t, db.ReaderDSN, c.url(), "", "timeout = \"300ms\"\nconcurrency = 4")
+	// crm.timeout and the delays below leave half a second either side: on a loaded machine a
+	// "slow but in time" answer that missed the timeout was retried and arrived twice.
+	in := newInstall(t, db.ReaderDSN, c.url(), "", "timeout = \"600ms\"\nconcurrency = 4")
 	if code, _ := in.run("once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
 	}
@@ -86,10 +88,10 @@ func TestCRMOutage(t *testing.T) {
 			attempts, heads, time.Since(phase).Seconds(), bound)
 	}
 
-	c.setAnswer(func(r *request) (int, time.Duration) { return http.StatusOK, time.Second }) // beyond crm.timeout
+	c.setAnswer(func(r *request) (int, time.Duration) { return http.StatusOK, 1500 * time.Millisecond }) // beyond crm.timeout
 	insertTx(t, db, fresh[:len(fresh)/2])
 	time.Sleep(2 * time.Second)
-	c.setAnswer(func(r *request) (int, time.Duration) { return http.StatusOK, 100 * time.Millisecond }) // slow but in time
+	c.setAnswer(func(r *request) (int, time.Duration) { return http.StatusOK, 50 * time.Millisecond }) // slow but in time
 	insertTx(t, db, fresh[len(fresh)/2:])
 
 	// Recovery: the longest backoff reached is under 8s here.
