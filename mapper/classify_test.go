@@ -153,8 +153,8 @@ func TestGroups(t *testing.T) {
 	}
 	for _, tt := range tests {
 		g, ok := cfg.groupFor(tt.rang)
-		if g != tt.group || ok != tt.ok {
-			t.Errorf("groupFor(%v) = %q, %v; want %q, %v", tt.rang, g, ok, tt.group, tt.ok)
+		if g.Number != tt.group || ok != tt.ok {
+			t.Errorf("groupFor(%v) = %q, %v; want %q, %v", tt.rang, g.Number, ok, tt.group, tt.ok)
 		}
 		if done := cfg.groupComplete(tt.rang); done != tt.done {
 			t.Errorf("groupComplete(%v) = %v, want %v", tt.rang, done, tt.done)

@@ -13,6 +13,8 @@ import (
 type Group struct {
 	Number  string
 	Members []string
+	// Source says where the group comes from, for Rule ("[[pbx.groups]]" when empty).
+	Source string
 }
 
 // Rewrite is one number rewrite rule for externalNumber and didNumber, with
@@ -44,6 +46,14 @@ type Config struct {
 	// outgoing call, sent when the trunk leg is created, has only the number as dialed: the
 	// longest matching prefix is stripped from it.
 	OutboundPrefixes []OutboundPrefix
+	// OutboundRoutes are FreePBX's outbound route dial patterns in FreePBX's route order
+	// (freepbx package): the first whose pattern the dialled number matches decides the
+	// number sent to the trunk, as FreePBX strips and prepends it. OutboundPrefixes (the
+	// config file's) are tried first.
+	OutboundRoutes []OutboundRoute
+	// FollowMe maps an outside number on an extension's follow-me list to the extension
+	// (FreePBX's findmefollow): a Local/FMGL-<number># leg rings that employee's mobile.
+	FollowMe map[string]string
 	// CallID is "digits" (default: the linkedid's digits) or "linkedid" (verbatim).
 	CallID string
 	// SendTransfers emits transferredTheCall events.
@@ -126,19 +136,19 @@ func (cfg *Config) rewrite(number string) string {
 	return number
 }
 
-// groupFor returns the number of the smallest configured group whose members include every
-// extension in rang; ok is false when none does.
-func (cfg *Config) groupFor(rang []string) (number string, ok bool) {
+// groupFor returns the smallest configured group whose members include every extension in
+// rang; ok is false when none does.
+func (cfg *Config) groupFor(rang []string) (group Group, ok bool) {
 	best := -1
 	for _, g := range cfg.Groups {
 		if g.Number == "" || !containsAll(g.Members, rang) {
 			continue
 		}
 		if best < 0 || len(g.Members) < best {
-			best, number = len(g.Members), g.Number
+			best, group = len(g.Members), g
 		}
 	}
-	return number, best >= 0
+	return group, best >= 0
 }
 
 // inAnyGroup reports whether ext is a member of a configured group.

@@ -47,7 +47,7 @@ func (d *destination) why() string {
 	case d.group != "":
 		return "ring group " + d.group + " (" + d.groupSrc + ")"
 	case d.followMe != "":
-		return "follow-me of " + d.followMe + " (a Local/FMPR-" + d.followMe + " or FMGL-" + d.followMe + " channel rings its destinations)"
+		return "follow-me of " + d.followMe + " (a Local/FMPR- or FMGL- channel rings its destinations)"
 	}
 	return "no internal destination"
 }
@@ -98,8 +98,12 @@ func (c *call) decideBurst(cfg *Config) []celbridge.Event {
 	why := internal + "'s phone started ringing (it is in a configured ring group but rang alone: a direct call, or the first phone of a hunt group)"
 	if len(exts) >= 2 {
 		if g, ok := cfg.groupFor(exts); ok {
-			internal = g
-			why = "ring group " + g + " (members " + rang + " rang together, from [[pbx.groups]])"
+			src := g.Source
+			if src == "" {
+				src = "[[pbx.groups]]"
+			}
+			internal = g.Number
+			why = "ring group " + g.Number + " (members " + rang + " rang together, from " + src + ")"
 		} else {
 			why = internal + "'s phone rang first (" + rang + " rang together; no [[pbx.groups]] group holds them all)"
 		}
@@ -138,6 +142,10 @@ func (c *call) localStart(cfg *Config, ch *channel, ref rowRef) []celbridge.Even
 	case len(ext) > 5 && (strings.HasPrefix(ext, "FMPR-") || strings.HasPrefix(ext, "FMGL-")) &&
 		cfg.ExtensionPattern.MatchString(ext[5:]):
 		c.dest.followMe = ext[5:]
+	case strings.HasPrefix(ext, "FMGL-") && cfg.FollowMe[strings.TrimSuffix(ext[5:], "#")] != "":
+		// Only the mobile leg of a follow-me (its desk leg not rung, or not yet): FreePBX's
+		// follow-me list says whose mobile it is.
+		c.dest.followMe = cfg.FollowMe[strings.TrimSuffix(ext[5:], "#")]
 	case ch.info.localCtx == "ext-group" && ext != "" && ext != "s":
 		c.dest.group, c.dest.groupSrc = ext, "helper channel "+ch.name
 	case ch.info.localCtx == "ext-queues" && ext != "" && ext != "s":

@@ -88,8 +88,61 @@ func validSet(s string) bool {
 	return s != ""
 }
 
-// stripOutbound removes the longest configured prefix that number starts with and whose
-// pattern the rest matches.
+// OutboundRoute is one dial pattern of a FreePBX outbound route: a dialled number that
+// matches Prefix followed by Match goes to the trunk without the prefix and with Prepend in
+// front (FreePBX: "prepend + prefix | match pattern").
+type OutboundRoute struct {
+	// Prefix matches the digits stripped (pattern syntax: a [1-5] set is one digit); nil
+	// when the route strips nothing.
+	Prefix *regexp.Regexp
+	// Match matches the rest; Prepend is put in front of it.
+	Match   *regexp.Regexp
+	Prepend string
+	// Source names the route, for Rule and explain.
+	Source string
+}
+
+// ParseOutboundRoute reads a FreePBX dial pattern's prepend, prefix and match pattern.
+func ParseOutboundRoute(prepend, prefix, match, source string) (OutboundRoute, error) {
+	r := OutboundRoute{Prepend: prepend, Source: source}
+	if strings.Trim(prepend, "0123456789*#+") != "" {
+		return r, fmt.Errorf("prepend %q is not digits", prepend)
+	}
+	var err error
+	if prefix != "" {
+		if r.Prefix, err = dialPatternRegexp(prefix); err != nil {
+			return r, err
+		}
+	}
+	if match == "" {
+		match = "."
+	}
+	r.Match, err = dialPatternRegexp(match)
+	return r, err
+}
+
+// apply returns the number as this route sends it to the trunk; ok is false when the
+// dialled number does not match the route.
+func (r OutboundRoute) apply(number string) (string, bool) {
+	if r.Prefix == nil {
+		if !r.Match.MatchString(number) {
+			return "", false
+		}
+		return r.Prepend + number, true
+	}
+	// The prefix pattern is anchored at both ends: try every split of the number.
+	for i := 1; i < len(number); i++ {
+		if r.Prefix.MatchString(number[:i]) && r.Match.MatchString(number[i:]) {
+			return r.Prepend + number[i:], true
+		}
+	}
+	return "", false
+}
+
+// stripOutbound returns the number as the outbound route sends it to the trunk: the longest
+// configured prefix (the config file's outbound_prefixes) that number starts with and whose
+// pattern the rest matches is removed; without one, the first of FreePBX's routes that
+// matches strips and prepends as FreePBX does.
 func (cfg *Config) stripOutbound(number string) string {
 	best := ""
 	for _, op := range cfg.OutboundPrefixes {
@@ -101,5 +154,13 @@ func (cfg *Config) stripOutbound(number string) string {
 		}
 		best = op.Prefix
 	}
-	return number[len(best):]
+	if best != "" {
+		return number[len(best):]
+	}
+	for _, r := range cfg.OutboundRoutes {
+		if n, ok := r.apply(number); ok {
+			return n
+		}
+	}
+	return number
 }

@@ -44,3 +44,45 @@ func TestParseOutboundPrefix_Errors(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboundRoutes: FreePBX's routes in route order, the first matching dial pattern strips
+// its prefix and prepends (the sample clinic: route 1 sends 0XXXXXXXXX as dialled, route 2
+// strips the 9 of 9|0XXXXXXXXX); the config file's prefixes come first.
+func TestOutboundRoutes(t *testing.T) {
+	type route struct{ prepend, prefix, match string }
+	tests := []struct {
+		routes   []route
+		prefixes []string
+		in, want string
+	}{
+		{[]route{{"", "", "0XXXXXXXXX"}, {"", "9", "0XXXXXXXXX"}}, nil, "0671234567", "0671234567"},
+		{[]route{{"", "", "0XXXXXXXXX"}, {"", "9", "0XXXXXXXXX"}}, nil, "90671234567", "0671234567"},
+		{[]route{{"", "9", "."}, {"", "90", "."}}, nil, "90671234567", "0671234567"}, // route order, not the longest
+		{[]route{{"+38", "9", "0XXXXXXXXX"}}, nil, "90671234567", "+380671234567"},
+		{[]route{{"", "[89]", "0XXXXXXXXX"}}, nil, "80671234567", "0671234567"}, // a set is one digit
+		{[]route{{"", "9", "0XXXXXXXXX"}}, nil, "0671234567", "0671234567"},     // no route matches
+		{[]route{{"", "9", "."}}, []string{"99"}, "990671234567", "0671234567"}, // the file's prefix first
+	}
+	for _, tt := range tests {
+		var cfg Config
+		for _, r := range tt.routes {
+			or, err := ParseOutboundRoute(r.prepend, r.prefix, r.match, "test")
+			if err != nil {
+				t.Fatalf("ParseOutboundRoute(%q): %v", r, err)
+			}
+			cfg.OutboundRoutes = append(cfg.OutboundRoutes, or)
+		}
+		for _, p := range tt.prefixes {
+			op, _ := ParseOutboundPrefix(p)
+			cfg.OutboundPrefixes = append(cfg.OutboundPrefixes, op)
+		}
+		if got := cfg.stripOutbound(tt.in); got != tt.want {
+			t.Errorf("routes %q, prefixes %q: stripOutbound(%q) = %q, want %q", tt.routes, tt.prefixes, tt.in, got, tt.want)
+		}
+	}
+	for _, bad := range [][3]string{{"x", "", "."}, {"", "9", "0XY"}, {"", "[", "."}} {
+		if _, err := ParseOutboundRoute(bad[0], bad[1], bad[2], ""); err == nil {
+			t.Errorf("ParseOutboundRoute(%q) accepted", bad)
+		}
+	}
+}
