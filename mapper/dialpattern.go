@@ -142,8 +142,8 @@ func (r OutboundRoute) apply(number string) (string, bool) {
 // stripOutbound returns the number as the outbound route sends it to the trunk: the longest
 // configured prefix (the config file's outbound_prefixes) that number starts with and whose
 // pattern the rest matches is removed; without one, the first of FreePBX's routes that
-// matches strips and prepends as FreePBX does.
-func (cfg *Config) stripOutbound(number string) string {
+// matches strips and prepends as FreePBX does. how says which did, "" when none changed it.
+func (cfg *Config) stripOutbound(number string) (out, how string) {
 	best := ""
 	for _, op := range cfg.OutboundPrefixes {
 		if len(op.Prefix) <= len(best) || len(number) <= len(op.Prefix) || !strings.HasPrefix(number, op.Prefix) {
@@ -155,12 +155,15 @@ func (cfg *Config) stripOutbound(number string) string {
 		best = op.Prefix
 	}
 	if best != "" {
-		return number[len(best):]
+		return number[len(best):], "outbound_prefixes " + best + " stripped from " + number
 	}
 	for _, r := range cfg.OutboundRoutes {
 		if n, ok := r.apply(number); ok {
-			return n
+			if n == number {
+				return n, ""
+			}
+			return n, r.Source + " made " + number + " into " + n
 		}
 	}
-	return number
+	return number, ""
 }

@@ -31,7 +31,7 @@ func TestStripOutbound(t *testing.T) {
 			}
 			cfg.OutboundPrefixes = append(cfg.OutboundPrefixes, op)
 		}
-		if got := cfg.stripOutbound(tt.in); got != tt.want {
+		if got, _ := cfg.stripOutbound(tt.in); got != tt.want {
 			t.Errorf("%q: stripOutbound(%q) = %q, want %q", tt.prefixes, tt.in, got, tt.want)
 		}
 	}
@@ -76,7 +76,7 @@ func TestOutboundRoutes(t *testing.T) {
 			op, _ := ParseOutboundPrefix(p)
 			cfg.OutboundPrefixes = append(cfg.OutboundPrefixes, op)
 		}
-		if got := cfg.stripOutbound(tt.in); got != tt.want {
+		if got, _ := cfg.stripOutbound(tt.in); got != tt.want {
 			t.Errorf("routes %q, prefixes %q: stripOutbound(%q) = %q, want %q", tt.routes, tt.prefixes, tt.in, got, tt.want)
 		}
 	}

@@ -20,6 +20,8 @@ type numbers struct {
 	// trunkNumber is the number as sent to the trunk, from the originator's Dial appdata;
 	// lastDial the appdata it was read from.
 	trunkNumber, lastDial string
+	// routed says which outbound route or prefix made the dialled number into external.
+	routed string
 }
 
 // startOrigin reads the originator's CHAN_START: direction, DID and numbers.
@@ -133,14 +135,18 @@ func (c *call) trunkLegOfPhoneCall(cfg *Config, ch *channel, ref rowRef) []celbr
 		c.c2c.custLeg = ch
 	}
 	if c.num.trunkNumber == "" {
-		c.num.external = cfg.stripOutbound(c.num.external)
+		c.num.external, c.num.routed = cfg.stripOutbound(c.num.external)
 	}
 	if c.num.external == "" {
 		// No number yet (click-to-call): receivedTheCall waits for the first row naming it.
 		c.c2c.wait = ref
 		return nil
 	}
-	return c.receive(cfg, ref, c.num.internal, "outgoing call from "+orUnknown(c.num.internal)+" to "+orUnknown(c.num.external)+": the trunk leg "+ch.name+" was created")
+	why := "outgoing call from " + orUnknown(c.num.internal) + " to " + orUnknown(c.num.external) + ": the trunk leg " + ch.name + " was created"
+	if c.num.routed != "" {
+		why += " (" + c.num.routed + ")"
+	}
+	return c.receive(cfg, ref, c.num.internal, why)
 }
 
 // phoneLegOfPhoneCall: a call a phone (or an originate) started rings a phone: an internal
@@ -204,7 +210,7 @@ func (c *call) settleDirection(cfg *Config) {
 	if c.dir == dirUndecided && (c.outFootprint || c.num.trunkNumber != "") {
 		c.dir = dirOutgoing
 		if c.num.trunkNumber == "" {
-			c.num.external = cfg.stripOutbound(c.num.external)
+			c.num.external, c.num.routed = cfg.stripOutbound(c.num.external)
 		}
 	}
 }

@@ -45,6 +45,10 @@ func New(cfg Config) *Mapper {
 		parties: make(map[string]*call), partyNames: make(map[string]*call)}
 }
 
+// SetConfig replaces the configuration (FreePBX's, read again): the rows fed from now on are
+// decided with it; what was decided stays. Like Feed, not safe for concurrent use.
+func (m *Mapper) SetConfig(cfg Config) { m.cfg = cfg.withDefaults() }
+
 // Feed consumes one CEL row (rows come in id order) and returns the events it decides.
 // warn != nil means the row was malformed or could not be used (the caller logs it with
 // row.ID); the events are still valid. Feed never panics: a panic is a bug, not bad data, and

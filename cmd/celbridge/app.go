@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
@@ -36,6 +38,11 @@ type app struct {
 	lock   *flock.Flock
 	store  *store.DB
 	source *poller.MySQLSource
+	// pbx reads FreePBX's configuration (nil when [freepbx] read is off or it cannot connect).
+	pbx   *freepbx.Loader
+	pbxDB *sql.DB
+	// onHUP, when set, is called after SIGHUP read the config file again.
+	onHUP func()
 }
 
 // openStore opens the store, after taking its lock (one daemon per state file) when
@@ -100,7 +107,7 @@ func (a *app) dispatcher() *crm.Dispatcher {
 }
 
 // poller builds the live poller over the opened source and store.
-func (a *app) poller(m *mapper.Mapper, notify func()) *poller.Poller {
+func (a *app) poller(m poller.Mapper, notify func()) *poller.Poller {
 	return &poller.Poller{
 		Source:     a.source,
 		Store:      a.store,
@@ -115,6 +122,7 @@ func (a *app) poller(m *mapper.Mapper, notify func()) *poller.Poller {
 
 func (a *app) close() error {
 	var errs []error
+	errs = append(errs, closeDB(a.pbxDB))
 	if a.source != nil {
 		errs = append(errs, a.source.Close())
 	}

@@ -53,6 +53,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if err := a.openSource(ctx); err != nil {
 		return err
 	}
+	a.openFreePBX(ctx)
 	fromID, toID, err := a.resolveRange(ctx, f)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	sum := &backfillSummary{byType: map[string]int{}}
 	b := &poller.Backfill{
 		Source:    a.source,
-		Mapper:    mapper.New(a.cfg.MapperConfig()),
+		Mapper:    mapper.New(a.mapperConfig()),
 		BatchSize: a.cfg.MySQL.BatchSize,
 		FromID:    fromID,
 		ToID:      toID,

@@ -83,6 +83,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		c.checkReadOnly(ctx)
 		c.checkCEL(ctx)
 		c.checkZone(ctx)
+		c.checkFreePBX(ctx)
 	}
 	c.checkCRM(ctx)
 	c.checkStore(ctx)

@@ -45,6 +45,8 @@ func (s *site) nowCall(t *testing.T, firstID int64, loc *time.Location) {
 func TestCheck_AllPass(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, opts{})
+	schema := s.db.FreePBX(t, nil) // FreePBX's configuration with the grants of asterisk-config.md
+	s.config = s.writeConfig(t, opts{extra: fmt.Sprintf("[freepbx]\ndatabase = %q\n", schema)})
 	s.nowCall(t, 1, time.UTC)
 	r := cli(t, nil, "check", "-config", s.config)
 	if r.code != 0 {
@@ -59,8 +61,9 @@ func TestCheck_AllPass(t *testing.T) {
 	wantLine(t, r.stdout, "✓", `mysql.timezone "UTC" fits`)
 	wantLine(t, r.stdout, "✓", "CRM http://127.0.0.1:", "reachable", "no request sent")
 	wantLine(t, r.stdout, "✓", "store "+s.store, "can be created")
-	if n := strings.Count(r.stdout, "\n"); n != 9 || strings.Count(r.stdout, "✓") != 9 {
-		t.Errorf("want 9 passing lines, got:\n%s", r.stdout)
+	wantLine(t, r.stdout, "✓", "FreePBX "+schema+".ringgroups readable")
+	if n := strings.Count(r.stdout, "\n"); n != 21 || strings.Count(r.stdout, "✓") != 21 {
+		t.Errorf("want 21 passing lines (9, and 12 FreePBX tables), got:\n%s", r.stdout)
 	}
 	if got := s.crm.received(); len(got) != 0 {
 		t.Errorf("check sent %d requests to the CRM; it must send none", len(got))

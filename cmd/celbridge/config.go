@@ -19,6 +19,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
 )
@@ -29,6 +30,7 @@ type Config struct {
 	Poll    PollConfig    `toml:"poll"`
 	CRM     CRMConfig     `toml:"crm"`
 	PBX     PBXConfig     `toml:"pbx"`
+	FreePBX FreePBXConfig `toml:"freepbx"`
 	Numbers NumbersConfig `toml:"numbers"`
 	Store   StoreConfig   `toml:"store"`
 	HTTP    HTTPConfig    `toml:"http"`
@@ -70,6 +72,13 @@ type PBXConfig struct {
 	InternalCalls    bool          `toml:"internal_calls"`
 	OutboundPrefixes []string      `toml:"outbound_prefixes"`
 	Groups           []GroupConfig `toml:"groups"`
+}
+
+// FreePBXConfig is the [freepbx] section: reading FreePBX's own configuration database.
+type FreePBXConfig struct {
+	Read     bool     `toml:"read"`
+	Database string   `toml:"database"`
+	Refresh  Duration `toml:"refresh"`
 }
 
 // GroupConfig is one [[pbx.groups]] entry: a ring group's number and its members.
@@ -151,9 +160,10 @@ func DefaultConfig() Config {
 			ExtensionPattern: m.ExtensionPattern.String(),
 			InboundContexts:  m.InboundContexts,
 		},
-		Store: StoreConfig{Path: "/var/lib/celbridge/state.db", Retention: Duration{30 * 24 * time.Hour}},
-		HTTP:  HTTPConfig{Listen: "127.0.0.1:9187"},
-		Log:   LogConfig{Level: "info", Format: "text"},
+		FreePBX: FreePBXConfig{Read: true, Database: "asterisk", Refresh: Duration{5 * time.Minute}},
+		Store:   StoreConfig{Path: "/var/lib/celbridge/state.db", Retention: Duration{30 * 24 * time.Hour}},
+		HTTP:    HTTPConfig{Listen: "127.0.0.1:9187"},
+		Log:     LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -213,6 +223,12 @@ func (c Config) Validate() error {
 	}
 	c.validateCRM(bad)
 	c.validatePBX(bad)
+	if err := freepbx.CheckSchema(c.FreePBX.Database); err != nil {
+		bad("freepbx.database", "%v", err)
+	}
+	if c.FreePBX.Refresh.Duration < 10*time.Second {
+		bad("freepbx.refresh", "must be at least \"10s\" (the default is \"5m\")")
+	}
 	for i, rw := range c.Numbers.Rewrite {
 		if _, err := regexp.Compile(rw.Match); err != nil || rw.Match == "" {
 			bad(fmt.Sprintf("numbers.rewrite[%d].match", i), "%q is not a regular expression (write it like '^\\+?380(\\d{9})$')", rw.Match)

@@ -13,10 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/store"
 )
@@ -26,6 +28,13 @@ import (
 //
 //go:embed demo_calls.json
 var demoCalls []byte
+
+// demoFreePBX is the sample clinic's FreePBX configuration (testdata/freepbx) as
+// freepbx.Read reads it from the asterisk database (TestDemoFreePBXIsTheSample): the demo
+// uses it as the daemon would, instead of repeating the ring group in celbridge.toml.
+//
+//go:embed demo_freepbx.json
+var demoFreePBX []byte
 
 type demoData struct {
 	Source string `json:"source"`
@@ -84,7 +93,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	cfg.CRM.CompanyID = "3041"
 	cfg.Store.Path = filepath.Join(dir, "state.db")
 	cfg.Log.Level = "warn"
-	cfg.PBX.Groups = []GroupConfig{{Number: "600", Members: []string{"801", "802", "803"}}}
+	var pbx freepbx.Config
+	if err := json.Unmarshal(demoFreePBX, &pbx); err != nil {
+		return fmt.Errorf("read bundled FreePBX configuration: %w", err)
+	}
 	a := &app{cfg: cfg, log: newLogger(cfg.Log, stderr, nil)}
 	defer func() { err = errors.Join(err, a.close()) }()
 	if a.store, err = store.Open(ctx, cfg.Store.Path); err != nil {
@@ -95,10 +107,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	}
 
 	fmt.Fprintf(stdout, "celbridge demo: %d real CEL rows of %d calls (%s)\n", len(data.Rows), len(data.Calls), data.Source)
+	printFreePBX(stdout, &pbx)
 	fmt.Fprintf(stdout, "\nWhat the CRM received at %s (POST, application/x-www-form-urlencoded), per call in arrival order:\n", recv.url)
 
 	d := a.dispatcher()
-	p := a.poller(mapper.New(cfg.MapperConfig()), nil)
+	mcfg, _ := pbx.MapperConfig(cfg.MapperConfig())
+	p := a.poller(mapper.New(mcfg), nil)
 	p.Source = demoSource{data.Rows}
 	p.BatchSize = 20
 	if err := p.Tick(ctx); err != nil {
@@ -124,6 +138,23 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		return fmt.Errorf("%d demo requests failed", failed)
 	}
 	return nil
+}
+
+// printFreePBX shows the FreePBX configuration the demo uses, as run would read it.
+func printFreePBX(w io.Writer, c *freepbx.Config) {
+	fmt.Fprintf(w, "\nFreePBX configuration of the sample clinic, as celbridge reads it from the asterisk database ([freepbx]):\n")
+	for _, g := range c.RingGroups {
+		fmt.Fprintf(w, "  ring group %s (%s): %s\n", g.Number, g.Description, strings.Join(g.Members, ", "))
+	}
+	for _, q := range c.Queues {
+		fmt.Fprintf(w, "  queue %s (%s): %s\n", q.Number, q.Description, strings.Join(q.Members, ", "))
+	}
+	for _, r := range c.Routes {
+		fmt.Fprintf(w, "  outbound route %s: %s|%s\n", r.Name, r.Prefix, r.Match)
+	}
+	for ext, nums := range c.FollowMe {
+		fmt.Fprintf(w, "  follow-me of %s: %s\n", ext, strings.Join(nums, ", "))
+	}
 }
 
 // receiver is the demo's stand-in for the CRM: it prints every request it gets.

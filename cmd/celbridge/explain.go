@@ -44,7 +44,8 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		shown(linkedid), mapper.GeneralCallID(linkedid, a.cfg.CRM.CallID), len(rows), rows[0].ID, rows[len(rows)-1].ID)
 	printRows(stdout, rows)
 
-	events := mapper.MapAll(a.cfg.MapperConfig(), rows)
+	a.openFreePBX(ctx)
+	events := mapper.MapAll(a.mapperConfig(), rows)
 	fmt.Fprintf(stdout, "\nRequests to the CRM, each with the row and rule that decided it:\n")
 	if len(events) == 0 {
 		fmt.Fprintf(stdout, "  none: no trunk leg or phone made it a call with the outside world (phone to phone with pbx.internal_calls = %v, a feature code, an originate that dialed nothing), or its start is not in these rows\n", a.cfg.PBX.InternalCalls)

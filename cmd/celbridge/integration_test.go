@@ -76,7 +76,13 @@ type bridge struct {
 
 func newBridge(t *testing.T, extra string) *bridge {
 	t.Helper()
-	b := &bridge{db: testdb.New(t), crm: newCRM(t)}
+	return newBridgeOn(t, testdb.New(t), newCRM(t), extra)
+}
+
+// newBridgeOn is newBridge over a database and CRM made already.
+func newBridgeOn(t *testing.T, db *testdb.DB, crm *crmServer, extra string) *bridge {
+	t.Helper()
+	b := &bridge{db: db, crm: crm}
 	b.config = filepath.Join(t.TempDir(), "celbridge.toml")
 	cfg := fmt.Sprintf(`
 [mysql]

@@ -24,6 +24,9 @@ func (a *app) reloadOnHUP(ctx context.Context, hup <-chan os.Signal) {
 }
 
 func (a *app) reload() {
+	if a.onHUP != nil {
+		defer a.onHUP() // FreePBX's configuration is read again too
+	}
 	cfg, err := ReadConfigFile(a.path)
 	if err != nil {
 		a.log.Error("SIGHUP: the config file has errors; still running with the configuration read at start", "config", a.path, "err", err)

@@ -77,9 +77,18 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 	if err != nil {
 		return usageError{err}
 	}
+	a.openFreePBX(ctx)
 	d := a.dispatcher()
-	p := a.poller(mapper.New(a.cfg.MapperConfig()), d.Notify)
+	m := &liveMapper{Mapper: mapper.New(a.mapperConfig())}
+	p := a.poller(m, d.Notify)
 	a.log.Info("celbridge started", "version", version, "config", a.cfg)
+	poke := make(chan struct{}, 1)
+	a.onHUP = func() {
+		select {
+		case poke <- struct{}{}:
+		default:
+		}
+	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -101,6 +110,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 		}
 	})
 	wg.Go(func() { a.housekeeping(ctx) })
+	wg.Go(func() { a.refreshFreePBX(ctx, m, poke) })
 	wg.Go(func() { a.watchStore(ctx, cancel) })
 	err = p.Run(ctx, sched)
 	cancel(nil)
@@ -159,8 +169,9 @@ func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error
 	if err := a.openLive(ctx, false); err != nil {
 		return err
 	}
+	a.openFreePBX(ctx)
 	d := a.dispatcher()
-	p := a.poller(mapper.New(a.cfg.MapperConfig()), nil)
+	p := a.poller(mapper.New(a.mapperConfig()), nil)
 	pollErr := p.Tick(ctx)
 	if pollErr != nil {
 		pollErr = fmt.Errorf("poll: %w", pollErr)

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"sync/atomic"
+	"time"
+
+	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/freepbx"
+	"github.com/celbridge/celbridge/mapper"
+)
+
+// openFreePBX starts reading FreePBX's configuration ([freepbx] read = true): once now; run
+// reads it again every freepbx.refresh and on SIGHUP. Without it celbridge works from
+// celbridge.toml alone, as before.
+func (a *app) openFreePBX(ctx context.Context) {
+	if !a.cfg.FreePBX.Read {
+		return
+	}
+	db, err := freepbx.Open(a.cfg.MySQL.DSN)
+	if err != nil {
+		a.log.Warn("FreePBX configuration: cannot connect; celbridge works without it (only celbridge.toml)", "err", err)
+		return
+	}
+	a.pbxDB = db
+	a.pbx = &freepbx.Loader{DB: db, Schema: a.cfg.FreePBX.Database, Logger: a.log.With("component", "freepbx")}
+	a.pbx.Load(ctx)
+}
+
+// mapperConfig is the mapper's configuration: celbridge.toml's, with what FreePBX's
+// configuration adds where it was read (the file's values win).
+func (a *app) mapperConfig() mapper.Config {
+	base := a.cfg.MapperConfig()
+	if a.pbx == nil {
+		return base
+	}
+	m, errs := a.pbx.Last().MapperConfig(base)
+	for _, err := range errs {
+		a.log.Warn("FreePBX configuration: left out", "err", err)
+	}
+	return m
+}
+
+// refreshFreePBX reads FreePBX's configuration again every freepbx.refresh, and when poke
+// says so (SIGHUP), and hands it to the live mapper.
+func (a *app) refreshFreePBX(ctx context.Context, m *liveMapper, poke <-chan struct{}) {
+	if a.pbx == nil {
+		return
+	}
+	t := time.NewTicker(a.cfg.FreePBX.Refresh.Duration)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-poke:
+		}
+		if _, err := a.pbx.Load(ctx); err == nil {
+			cfg := a.mapperConfig()
+			m.next.Store(&cfg)
+		}
+	}
+}
+
+// liveMapper is the daemon's mapper: a configuration read again on another goroutine is
+// taken in on the poller's, before the next row.
+type liveMapper struct {
+	*mapper.Mapper
+	next atomic.Pointer[mapper.Config]
+}
+
+func (l *liveMapper) take() {
+	if c := l.next.Swap(nil); c != nil {
+		l.Mapper.SetConfig(*c)
+	}
+}
+
+func (l *liveMapper) Feed(r celbridge.CELRow) ([]celbridge.Event, error) {
+	l.take()
+	return l.Mapper.Feed(r)
+}
+
+func (l *liveMapper) Expire(now time.Time) []celbridge.Event {
+	l.take()
+	return l.Mapper.Expire(now)
+}
+
+// closeDB closes a connection pool that may not have been opened. Its error is dropped: the
+// pool only reads, and a connection that died with the server (a restart of MariaDB) fails
+// its goodbye with "bad connection", which must not turn a clean stop into exit 1.
+func closeDB(db *sql.DB) error {
+	if db != nil {
+		db.Close()
+	}
+	return nil
+}
