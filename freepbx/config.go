@@ -57,7 +57,8 @@ type Route struct {
 
 // MapperConfig returns base (built from celbridge.toml) with what FreePBX's configuration
 // adds: its ring groups (a group the file names stays as the file has it), its outbound routes
-// (tried after the file's outbound_prefixes) and its follow-me lists. Routes FreePBX has and
+// (tried after the file's outbound_prefixes), its follow-me lists, and which channels are
+// phones (devices) and trunks. Routes FreePBX has and
 // celbridge cannot read (a bad pattern) are left out and returned as errors.
 func (c *Config) MapperConfig(base mapper.Config) (mapper.Config, []error) {
 	if c == nil {
@@ -91,6 +92,15 @@ func (c *Config) MapperConfig(base mapper.Config) (mapper.Config, []error) {
 			continue
 		}
 		m.OutboundRoutes = append(m.OutboundRoutes, or)
+	}
+	if len(c.Devices) > 0 {
+		m.Devices = c.Devices
+	}
+	if len(c.Trunks) > 0 {
+		m.Trunks = map[string]bool{}
+		for _, t := range c.Trunks {
+			m.Trunks[t] = true
+		}
 	}
 	if len(c.FollowMe) > 0 {
 		m.FollowMe = map[string]string{}

@@ -169,7 +169,7 @@ func (c *call) pickup(cfg *Config, row *celbridge.CELRow, ch *channel, ref rowRe
 		warn = fmt.Errorf("PICKUP row of %s: %w", row.ChanName, err)
 	}
 	picker, _ := extraField(row.Extra, "pickup_channel")
-	pi := classify(picker, cfg.ExtensionPattern)
+	pi := cfg.classify(picker)
 	if pi.kind != kindPhone {
 		return nil, warn
 	}

@@ -237,7 +237,7 @@ func (c *call) channel(cfg *Config, row *celbridge.CELRow) *channel {
 	if ch := c.find(row.UniqueID); ch != nil {
 		if row.ChanName != "" && row.ChanName != ch.name {
 			ch.name = row.ChanName
-			ch.info = classify(row.ChanName, cfg.ExtensionPattern)
+			ch.info = cfg.classify(row.ChanName)
 		}
 		return ch
 	}
@@ -247,7 +247,7 @@ func (c *call) channel(cfg *Config, row *celbridge.CELRow) *channel {
 			return ch
 		}
 	}
-	ch := &channel{uid: row.UniqueID, name: row.ChanName, info: classify(row.ChanName, cfg.ExtensionPattern)}
+	ch := &channel{uid: row.UniqueID, name: row.ChanName, info: cfg.classify(row.ChanName)}
 	c.chans = append(c.chans, ch)
 	return ch
 }
@@ -259,7 +259,7 @@ func (c *call) byName(cfg *Config, name string) *channel {
 			return ch
 		}
 	}
-	ch := &channel{name: name, info: classify(name, cfg.ExtensionPattern), placeholder: true}
+	ch := &channel{name: name, info: cfg.classify(name), placeholder: true}
 	c.chans = append(c.chans, ch)
 	return ch
 }

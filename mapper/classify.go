@@ -44,6 +44,28 @@ type chanInfo struct {
 	localCtx string
 }
 
+// classify is classify with what the PBX's configuration says first (Config.Devices,
+// Config.Trunks): a device is a phone of its user's extension, a trunk is a trunk, whatever
+// the extension pattern says of their names.
+func (cfg *Config) classify(name string) chanInfo {
+	ci := classify(name, cfg.ExtensionPattern)
+	if len(cfg.Devices) == 0 && len(cfg.Trunks) == 0 || ci.kind != kindPhone && ci.kind != kindTrunk {
+		return ci
+	}
+	if i := strings.IndexByte(name, '<'); i >= 0 {
+		name = name[:i]
+	}
+	tech, rest, _ := strings.Cut(name, "/")
+	res := resource(rest)
+	if ext, ok := cfg.Devices[strings.ToUpper(tech)+"/"+res]; ok && ext != "" {
+		return chanInfo{kind: kindPhone, ext: ext}
+	}
+	if cfg.Trunks[res] {
+		return chanInfo{kind: kindTrunk, ext: res}
+	}
+	return ci
+}
+
 // classify reads a channel name of the form TECH/resource-suffix. Masquerade and zombie
 // decorations (<MASQ>, <ZOMBIE>) are ignored.
 func classify(name string, extPattern *regexp.Regexp) chanInfo {

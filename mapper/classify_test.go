@@ -173,3 +173,32 @@ func TestGroups(t *testing.T) {
 		t.Error("inboundContext glob wrong")
 	}
 }
+
+// TestClassifyWithPBXConfig: FreePBX's devices and trunks name channels whatever the
+// extension pattern says: a device named by the user's login is that user's phone, a trunk
+// named with digits is a trunk.
+func TestClassifyWithPBXConfig(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Devices = map[string]string{"PJSIP/ivan": "801", "PJSIP/801": "801"}
+	cfg.Trunks = map[string]bool{"443334": true}
+	for _, tt := range []struct {
+		name string
+		kind kind
+		ext  string
+	}{
+		{"PJSIP/ivan-0000001b", kindPhone, "801"},
+		{"PJSIP/801-0000001c", kindPhone, "801"},
+		{"PJSIP/443334-0000001d", kindTrunk, "443334"},
+		{"PJSIP/802-0000001e", kindPhone, "802"},           // not in devices: the pattern decides
+		{"PJSIP/kyivstar-0000001f", kindTrunk, "kyivstar"}, // nor in trunks: anything else is a trunk
+		{"Local/801@from-internal-00000001;1", kindLocal, "801"},
+	} {
+		ci := cfg.classify(tt.name)
+		if ci.kind != tt.kind || ci.ext != tt.ext {
+			t.Errorf("classify(%q) = %v %q, want %v %q", tt.name, ci.kind, ci.ext, tt.kind, tt.ext)
+		}
+	}
+	if ci := classify("PJSIP/443334-0000001d", DefaultConfig().ExtensionPattern); ci.kind != kindPhone {
+		t.Errorf("without the trunk list a digits-only trunk reads as a phone (%v): the case this is for", ci.kind)
+	}
+}

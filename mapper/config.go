@@ -51,6 +51,11 @@ type Config struct {
 	// number sent to the trunk, as FreePBX strips and prepends it. OutboundPrefixes (the
 	// config file's) are tried first.
 	OutboundRoutes []OutboundRoute
+	// Devices maps a phone's dial string ("PJSIP/801", FreePBX's devices.dial) to its user's
+	// extension, and Trunks holds the trunks' channel names ("kyivstar"): a channel they name
+	// is a phone or a trunk whatever ExtensionPattern says.
+	Devices map[string]string
+	Trunks  map[string]bool
 	// FollowMe maps an outside number on an extension's follow-me list to the extension
 	// (FreePBX's findmefollow): a Local/FMGL-<number># leg rings that employee's mobile.
 	FollowMe map[string]string

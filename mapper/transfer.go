@@ -109,7 +109,7 @@ func (c *call) peerJoined(cfg *Config, row *celbridge.CELRow, conf bool) []celbr
 	case c.answered() && c.party.ch.ended:
 		return nil
 	}
-	pi := classify(row.ChanName, cfg.ExtensionPattern)
+	pi := cfg.classify(row.ChanName)
 	if pi.kind == kindTrunk && !conf {
 		c.party.outsideJoined = true
 	}
