@@ -124,6 +124,13 @@ func Unreadable(err error) bool {
 	return false
 }
 
+// LoginRefused reports whether err is the server refusing the user or its password (1045,
+// 1698): a configuration error, which retrying cannot fix, unlike a server that is down.
+func LoginRefused(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1045 || me.Number == 1698)
+}
+
 // Read reads every table of Tables from database schema. A table the user cannot read is left
 // out (Config.Missing says why); an error that is not about one table (the server is down, the
 // context ended) is returned and no Config.

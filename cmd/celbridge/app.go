@@ -68,6 +68,9 @@ func (a *app) openStore(ctx context.Context, exclusive bool) error {
 // openSource connects to FreePBX's database with the configured read-only user.
 func (a *app) openSource(ctx context.Context) error {
 	src, err := poller.OpenMySQL(ctx, a.cfg.MySQL.DSN, a.cfg.MySQL.Table, a.cfg.Location())
+	if freepbx.LoginRefused(err) {
+		return usageError{err} // exit 2: a wrong user or password is fixed in the config, not by a restart
+	}
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/poller"
 	"github.com/celbridge/celbridge/store"
@@ -44,6 +45,8 @@ type checker struct {
 	out    io.Writer
 	now    func() time.Time
 	failed int
+	// loginRefused: the server refused mysql.dsn's user or password (a config error: exit 2).
+	loginRefused bool
 
 	conn   *sql.DB             // our own MySQL connection: login, grants, clock
 	source *poller.MySQLSource // the daemon's reader: proves SELECT on the table
@@ -73,7 +76,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg, err := ReadConfigFile(*path)
 	if err != nil {
 		c.report(checkFail, "config "+*path+" is not valid:\n"+err.Error(), "")
-		return errors.New("the config must be fixed before anything else can be checked")
+		return usageError{errors.New("the config must be fixed before anything else can be checked")}
 	}
 	c.cfg = cfg
 	c.report(checkPass, "config "+*path+" is valid", "")
@@ -88,7 +91,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.checkCRM(ctx)
 	c.checkStore(ctx)
 	if c.failed > 0 {
-		return fmt.Errorf("%d %s failed; fix %s and run check again", c.failed, plural(c.failed, "check", "checks"), plural(c.failed, "it", "them"))
+		err := fmt.Errorf("%d %s failed; fix %s and run check again", c.failed, plural(c.failed, "check", "checks"), plural(c.failed, "it", "them"))
+		if c.loginRefused { // exit 2, as run: the config holds the wrong user or password
+			return usageError{err}
+		}
+		return err
 	}
 	return nil
 }
@@ -156,6 +163,7 @@ func (c *checker) checkLogin(ctx context.Context) bool {
 	err = c.conn.QueryRowContext(ctx, "SELECT CURRENT_USER(), USER()").Scan(&account, &login)
 	if err != nil {
 		db, table := c.grantTarget()
+		c.loginRefused = freepbx.LoginRefused(err)
 		c.report(checkFail, where+": login failed: "+err.Error(), loginFix(err, cfg.User, cmp.Or(db, "asteriskcdrdb")+"."+table))
 		return false
 	}

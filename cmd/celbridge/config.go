@@ -116,11 +116,19 @@ type LogConfig struct {
 }
 
 // Duration is a time.Duration that reads "10s", "1h30m" and also whole days ("30d").
-type Duration struct{ time.Duration }
+type Duration struct {
+	time.Duration
+	// bad is text that is not a duration (invalid set). Decoding goes on, and Validate
+	// reports it with its key among the file's other problems (a failed decode hides them).
+	bad     string
+	invalid bool
+}
 
-// UnmarshalText implements encoding.TextUnmarshaler.
+// UnmarshalText implements encoding.TextUnmarshaler. Text that is not a duration is kept for
+// Validate (err), not returned.
 func (d *Duration) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
+	d.Duration, d.bad, d.invalid = 0, "", false
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		var days int
 		if _, err := fmt.Sscanf(n, "%d", &days); err == nil && fmt.Sprint(days) == n {
@@ -130,9 +138,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration (write it like \"10s\", \"500ms\", \"12h\" or \"30d\")", s)
+		d.bad, d.invalid = s, true
+		return nil
 	}
 	d.Duration = v
+	return nil
+}
+
+// err says what is wrong with a duration read from the file, or nil.
+func (d Duration) err() error {
+	if d.invalid {
+		return fmt.Errorf("%q is not a duration (write it like \"10s\", \"500ms\", \"12h\" or \"30d\")", d.bad)
+	}
 	return nil
 }
 
@@ -147,12 +164,12 @@ func DefaultConfig() Config {
 		MySQL: MySQLConfig{Table: "cel", Timezone: "Local", BatchSize: 1000},
 		Poll: PollConfig{
 			Schedule:   "@every 1s",
-			GapTimeout: Duration{10 * time.Second},
-			EndGrace:   Duration{m.EndGrace},
-			MaxCallAge: Duration{m.MaxCallAge},
+			GapTimeout: Duration{Duration: 10 * time.Second},
+			EndGrace:   Duration{Duration: m.EndGrace},
+			MaxCallAge: Duration{Duration: m.MaxCallAge},
 		},
 		CRM: CRMConfig{
-			Timeout:     Duration{10 * time.Second},
+			Timeout:     Duration{Duration: 10 * time.Second},
 			Concurrency: 4,
 			CallID:      "digits",
 		},
@@ -160,8 +177,8 @@ func DefaultConfig() Config {
 			ExtensionPattern: m.ExtensionPattern.String(),
 			InboundContexts:  m.InboundContexts,
 		},
-		FreePBX: FreePBXConfig{Read: true, Database: "asterisk", Refresh: Duration{5 * time.Minute}},
-		Store:   StoreConfig{Path: "/var/lib/celbridge/state.db", Retention: Duration{30 * 24 * time.Hour}},
+		FreePBX: FreePBXConfig{Read: true, Database: "asterisk", Refresh: Duration{Duration: 5 * time.Minute}},
+		Store:   StoreConfig{Path: "/var/lib/celbridge/state.db", Retention: Duration{Duration: 30 * 24 * time.Hour}},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:9187"},
 		Log:     LogConfig{Level: "info", Format: "text"},
 	}
@@ -215,9 +232,13 @@ func (c Config) Validate() error {
 	positive := map[string]Duration{
 		"poll.gap_timeout": c.Poll.GapTimeout, "poll.end_grace": c.Poll.EndGrace,
 		"poll.max_call_age": c.Poll.MaxCallAge, "crm.timeout": c.CRM.Timeout, "store.retention": c.Store.Retention,
+		"freepbx.refresh": c.FreePBX.Refresh,
 	}
-	for _, k := range []string{"poll.gap_timeout", "poll.end_grace", "poll.max_call_age", "crm.timeout", "store.retention"} {
-		if positive[k].Duration <= 0 {
+	for _, k := range []string{"poll.gap_timeout", "poll.end_grace", "poll.max_call_age", "crm.timeout", "store.retention", "freepbx.refresh"} {
+		switch d := positive[k]; {
+		case d.err() != nil:
+			bad(k, "%v", d.err())
+		case d.Duration <= 0:
 			bad(k, "must be a positive duration such as \"10s\"")
 		}
 	}
@@ -226,7 +247,7 @@ func (c Config) Validate() error {
 	if err := freepbx.CheckSchema(c.FreePBX.Database); err != nil {
 		bad("freepbx.database", "%v", err)
 	}
-	if c.FreePBX.Refresh.Duration < 10*time.Second {
+	if r := c.FreePBX.Refresh; r.err() == nil && r.Duration > 0 && r.Duration < 10*time.Second {
 		bad("freepbx.refresh", "must be at least \"10s\" (the default is \"5m\")")
 	}
 	for i, rw := range c.Numbers.Rewrite {

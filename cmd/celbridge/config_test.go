@@ -137,8 +137,32 @@ func TestDuration(t *testing.T) {
 	}
 	for _, in := range []string{"", "d", "1.5d", "ten"} {
 		var d Duration
-		if err := d.UnmarshalText([]byte(in)); err == nil {
-			t.Errorf("%q accepted", in)
+		if err := d.UnmarshalText([]byte(in)); err != nil || d.err() == nil {
+			t.Errorf("%q: decode error %v, err() %v; want it kept for Validate", in, err, d.err())
+		}
+	}
+}
+
+// TestParseConfig_BadDurationAndMore: a bad duration does not hide the file's other
+// problems: every one is reported, each naming its key.
+func TestParseConfig_BadDurationAndMore(t *testing.T) {
+	_, err := ParseConfig(strings.NewReader(`
+[mysql]
+dsn = "u:p@tcp(127.0.0.1:3306)/asteriskcdrdb"
+[poll]
+end_grace = "3 seconds"
+[crm]
+url = "https://crm.example/api/Binotel/Push"
+timeout = "soon"
+[log]
+level = "loud"
+`))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{`poll.end_grace: "3 seconds" is not a duration`, `crm.timeout: "soon" is not a duration`, `log.level: "loud"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
 		}
 	}
 }
