@@ -15,6 +15,7 @@ import (
 
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/store"
 )
@@ -64,7 +65,43 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 			fmt.Fprintf(stdout, "             outbox: %s\n", s)
 		}
 	}
+	if a.pbx != nil {
+		printWhoIsWho(stdout, a.pbx.Last(), events)
+	}
 	return nil
+}
+
+// printWhoIsWho names the numbers of the requests that FreePBX's configuration knows: the
+// employees, groups and queues, and the DID's inbound route.
+func printWhoIsWho(w io.Writer, c *freepbx.Config, events []celbridge.Event) {
+	if c == nil {
+		return
+	}
+	names := map[string]string{}
+	for ext, name := range c.Names {
+		names[ext] = name + " (FreePBX user)"
+	}
+	for _, g := range c.RingGroups {
+		names[g.Number] = "ring group " + g.Description + ": " + strings.Join(g.Members, ", ") + " (FreePBX)"
+	}
+	for _, q := range c.Queues {
+		names[q.Number] = "queue " + q.Description + ": " + strings.Join(q.Members, ", ") + " (FreePBX)"
+	}
+	seen := map[string]bool{}
+	var lines []string
+	for _, e := range events {
+		if d := e.DIDNumber; d != "" && !seen[d] && c.DIDs[d] != "" {
+			seen[d] = true
+			lines = append(lines, fmt.Sprintf("  %s: DID of inbound route %q (FreePBX)", d, c.DIDs[d]))
+		}
+		if n := e.InternalNumber; n != "" && !seen[n] && names[n] != "" {
+			seen[n] = true
+			lines = append(lines, "  "+n+": "+names[n])
+		}
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "\nWho is who, from FreePBX's configuration:\n%s\n", strings.Join(lines, "\n"))
+	}
 }
 
 // resolveCallID turns a generalCallID into a linkedid: through the store when it knows the

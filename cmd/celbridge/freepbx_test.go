@@ -69,8 +69,11 @@ func TestFreePBXConfig_BothCaptures(t *testing.T) {
 				spot(t, name, granted, got)
 				if name == "freepbx-cel-2" && granted { // explain says where 600 came from
 					_, out, stderr := b.run(t, t.Context(), "explain", "179617729137")
-					if !strings.Contains(out, "from FreePBX ring group 600 (Reception)") {
-						t.Errorf("explain does not say the group came from FreePBX:\n%s\n%s", out, stderr)
+					for _, want := range []string{"from FreePBX ring group 600 (Reception)", "802: Olena Kovalenko (FreePBX user)",
+						`0443334000: DID of inbound route "Clinic main line"`} {
+						if !strings.Contains(out, want) {
+							t.Errorf("explain does not say %q:\n%s\n%s", want, out, stderr)
+						}
 					}
 				}
 				if !granted && !strings.Contains(stderr, "FreePBX configuration: no table readable") {
