@@ -11,6 +11,7 @@
 #   PKGS="./poller/... ./internal/..."  packages to vet and test (default ./...)
 #   CI=true                             tests that need MariaDB fail instead of skipping
 #   CLOCK_SHIFT=9600h                   the second pass's clock shift (0: no second pass)
+#   SKIP_DEB=1                          skip scripts/test-deb.sh (run when PKGS is ./...)
 #
 # mariadb-server is installed with apt-get when mariadbd is missing (fresh CI machines).
 set -euo pipefail
@@ -53,5 +54,9 @@ shift=${CLOCK_SHIFT:-9600h}
 if [[ $shift != 0 ]]; then
 	log "go test -tags clockshift (CELBRIDGE_CLOCK_SHIFT=$shift) -count=1 $* ${pkgs[*]}"
 	CELBRIDGE_CLOCK_SHIFT=$shift go test -tags clockshift -count=1 "$@" "${pkgs[@]}"
+fi
+# The Debian package: built and checked with lintian; under CI also installed and purged.
+if [[ ${pkgs[*]} == "./..." && -z ${SKIP_DEB:-} ]]; then
+	scripts/test-deb.sh
 fi
 log "all green in $((SECONDS - start))s"
