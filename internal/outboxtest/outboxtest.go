@@ -4,7 +4,6 @@
 package outboxtest
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,19 +11,12 @@ import (
 	"time"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/crm"
 )
-
-// Outbox is crm.Outbox, restated here so that store's tests need not import crm.
-type Outbox interface {
-	Due(ctx context.Context, now time.Time, limit int) ([]celbridge.Delivery, error)
-	Delivered(ctx context.Context, id int64, at time.Time) error
-	Retry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
-	Fail(ctx context.Context, id int64, attempts int, lastErr string) error
-}
 
 // Factory returns an empty outbox for one subtest and a function that enqueues events, in
 // order, as the poller does.
-type Factory func(t *testing.T) (ob Outbox, enqueue func(t *testing.T, events ...celbridge.Event))
+type Factory func(t *testing.T) (ob crm.Outbox, enqueue func(t *testing.T, events ...celbridge.Event))
 
 // T0 is the suite's reference time; it is never the time the suite runs.
 var T0 = time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
@@ -139,7 +131,7 @@ var cases = []struct {
 // contract holds one subtest's outbox and the steps the cases are written in.
 type contract struct {
 	t       *testing.T
-	ob      Outbox
+	ob      crm.Outbox
 	enqueue func(t *testing.T, events ...celbridge.Event)
 }
 
