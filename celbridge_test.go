@@ -131,3 +131,19 @@ func TestEvent_IdempotencyKey(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestDigitsOnly: a linkedid's digits are the default generalCallID; only ASCII digits count.
+func TestDigitsOnly(t *testing.T) {
+	for in, want := range map[string]string{
+		"1732600000.45":        "173260000045",
+		"1795652928.0":         "17956529280",
+		"":                     "",
+		"abc":                  "",
+		"pbx-1:1732600000.45a": "1173260000045",
+		"١٢٣.4":                "4", // Arabic-Indic digits are not ASCII digits
+	} {
+		if got := celbridge.DigitsOnly(in); got != want {
+			t.Errorf("DigitsOnly(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

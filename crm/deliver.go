@@ -59,7 +59,8 @@ func (d *Dispatcher) settle(ctx context.Context, r celbridge.Delivery, err error
 	}
 	msg := lastError(err)
 	if IsPermanent(err) || (d.MaxAttempts > 0 && attempts >= d.MaxAttempts) {
-		d.logFailure(now, slog.LevelError, "crm push failed; event parked as failed (fix the cause, then retry it by command)", r.Event, attempts, err)
+		d.logFailure(now, slog.LevelError, "crm push failed; event parked as failed (fix the cause, then run the retry command)",
+			r.Event, attempts, err, "retry", "celbridge retry "+r.Event.IdempotencyKey())
 		if werr := d.Outbox.Fail(ctx, r.ID, attempts, msg); werr != nil {
 			return ResultFailed, werr
 		}

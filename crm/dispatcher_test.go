@@ -191,8 +191,9 @@ func TestDispatcher_Permanent(t *testing.T) {
 	if b.results.get("receivedTheCall failed") != 1 || b.results.failures() != "failed: HTTP 400" {
 		t.Errorf("OnResult got %v, failures %q", b.results.n, b.results.failures())
 	}
-	if l := b.logs.lines("level=ERROR"); len(l) != 1 || !strings.Contains(l[0], "key=200-receivedTheCall") {
-		t.Errorf("want one error line for the parked row, got %q", l)
+	if l := b.logs.lines("level=ERROR"); len(l) != 1 || !strings.Contains(l[0], "key=200-receivedTheCall") ||
+		!strings.Contains(l[0], `retry="celbridge retry 200-receivedTheCall"`) {
+		t.Errorf("want one error line for the parked row, naming the command that sends it again, got %q", l)
 	}
 }
 

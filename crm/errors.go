@@ -24,7 +24,7 @@ type StatusError struct {
 // Error returns "HTTP <code>: <body>", the text kept in the outbox's last error.
 func (e *StatusError) Error() string {
 	if e.Code >= 300 && e.Code < 400 {
-		return fmt.Sprintf("HTTP %d: crm.url redirects to %s; set crm.url to that address (celbridge does not follow redirects: they would turn the POST into a GET)", e.Code, orUnknown(e.Location))
+		return fmt.Sprintf("HTTP %d: crm.url redirects to %s; set crm.url to that address (celbridge does not follow redirects: they would turn the POST into a GET)", e.Code, orNoLocation(e.Location))
 	}
 	if e.Body == "" {
 		return fmt.Sprintf("HTTP %d", e.Code)
@@ -49,7 +49,8 @@ func IsPermanent(err error) bool {
 	return se.Code >= 300 && se.Code < 500 // a redirect needs crm.url fixed, as a 4xx needs the request fixed
 }
 
-func orUnknown(s string) string {
+// orNoLocation is a redirect's Location, or says there was none.
+func orNoLocation(s string) string {
 	if s == "" {
 		return "(no Location)"
 	}

@@ -3,6 +3,7 @@ package crm_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 
 // fakeOutbox is an in-memory outbox with the store's head-of-line semantics: per call only the
 // oldest undelivered row is due, only while pending and its next attempt has come; a failed
-// head blocks its call. It is a test double, not the system under test.
+// head blocks its call. It is a test double, not the system under test; TestFakeOutbox_Contract
+// runs the store's contract (internal/outboxtest) on it. It is stricter than the store on
+// misuse: settling a row that is not pending is an error.
 type fakeOutbox struct {
 	mu     sync.Mutex
 	rows   []*fakeRow // ascending id
@@ -63,12 +66,19 @@ func (o *fakeOutbox) Due(_ context.Context, now time.Time, limit int) ([]celbrid
 		seen[call] = true
 		if r.state == "pending" && !r.next.After(now) {
 			out = append(out, celbridge.Delivery{ID: r.id, Event: r.ev, Attempts: r.attempts})
-			if len(out) == limit {
-				break
-			}
 		}
 	}
-	return out, nil
+	// By next attempt, then id (rows are in id order already): internal/outboxtest checks
+	// that this is the store's order.
+	slices.SortStableFunc(out, func(a, b celbridge.Delivery) int {
+		return o.byID(a.ID).next.Compare(o.byID(b.ID).next)
+	})
+	return out[:min(limit, len(out))], nil
+}
+
+// byID returns row id; the caller holds mu.
+func (o *fakeOutbox) byID(id int64) *fakeRow {
+	return o.rows[id-1]
 }
 
 // pending returns row id if it is pending; the dispatcher must only settle rows it was given.

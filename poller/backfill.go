@@ -2,12 +2,17 @@ package poller
 
 import (
 	"context"
-	"fmt"
+	"errors"
 
 	"github.com/celbridge/celbridge"
 )
 
-// RangeSource reads CEL rows by primary-key range. *MySQLSource implements it.
+// ErrStopped is returned by Backfill.Run when its context was cancelled before the range was
+// read.
+var ErrStopped = errors.New("stopped before the end of the range")
+
+// RangeSource reads CEL rows by primary-key range. *MySQLSource implements it. Its errors
+// say what was read ("read cel after id 42: …"); Run returns them as they are.
 type RangeSource interface {
 	ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error)
 }
@@ -55,7 +60,7 @@ func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
 		}
 		batch, err := b.Source.ReadAfter(ctx, after, limit)
 		if err != nil {
-			return rows, fmt.Errorf("read cel after id %d: %w", after, err)
+			return rows, err // already says "read cel after id N"
 		}
 		var events []celbridge.Event
 		done := len(batch) < limit

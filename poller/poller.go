@@ -15,14 +15,16 @@ import (
 	"github.com/celbridge/celbridge/internal/clock"
 )
 
-// Source reads CEL rows by primary key. *MySQLSource implements it.
+// Source reads CEL rows by primary key. *MySQLSource implements it. Its errors say what
+// was read ("read cel after id 42: …"); the Poller and Backfill return them as they are.
 type Source interface {
 	ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error)
 	ReadIDs(ctx context.Context, ids []int64) ([]celbridge.CELRow, error)
 	MaxID(ctx context.Context) (int64, error)
 }
 
-// Store keeps the restart point and the outbox. *store.DB implements it.
+// Store keeps the restart point and the outbox. *store.DB implements it. Its errors say what
+// failed ("commit cursor 42 with 3 events: …"); the Poller returns them as they are.
 type Store interface {
 	Checkpoint(ctx context.Context) (cursor int64, ok bool, err error)
 	Commit(ctx context.Context, cursor int64, events []celbridge.Event) (added int, err error)
@@ -89,11 +91,17 @@ type Stats struct {
 // Stats returns the poller's live counters.
 func (p *Poller) Stats() *Stats { return &p.stats }
 
+// failureLogEvery is how often failing polls are logged while they keep failing.
+const failureLogEvery = 30 * time.Second
+
 // Run polls at every tick of s until ctx is cancelled. Polls never overlap: the next one is
-// computed after the current one finished. Errors are logged (the same one at most every
-// 30 s) and the poll is tried again at the next tick.
+// computed after the current one finished. A failed poll is tried again at the next tick.
+// The first failure is logged at once, then at most one line every failureLogEvery while
+// polls keep failing, with the newest error and how many polls failed since the last line:
+// during an outage the errors' texts differ (addresses, "refused" then "timeout"), so they
+// are not told apart by text.
 func (p *Poller) Run(ctx context.Context, s Schedule) error {
-	var lastErr string
+	failing, failed := false, 0 // failed: polls failed since the last line logged
 	var lastLogged time.Time
 	for {
 		began := p.now()
@@ -104,12 +112,15 @@ func (p *Poller) Run(ctx context.Context, s Schedule) error {
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case err != nil && (err.Error() != lastErr || p.now().Sub(lastLogged) >= 30*time.Second):
-			p.logger().Error("poll failed; trying again at the next tick", "err", err)
-			lastErr, lastLogged = err.Error(), p.now()
-		case err == nil && lastErr != "":
+		case err != nil:
+			failed++
+			if !failing || p.now().Sub(lastLogged) >= failureLogEvery {
+				p.logger().Error("poll failed; trying again at the next tick", "err", err, "failed_polls", failed)
+				failing, failed, lastLogged = true, 0, p.now()
+			}
+		case failing:
 			p.logger().Info("poll works again")
-			lastErr = ""
+			failing, failed = false, 0
 		}
 		t := time.NewTimer(p.untilNext(s))
 		select {
@@ -284,7 +295,7 @@ func (p *Poller) commit(ctx context.Context, events []celbridge.Event) error {
 	}
 	added, err := p.Store.Commit(ctx, cursor, p.pending)
 	if err != nil {
-		return fmt.Errorf("commit %d events at cursor %d: %w", len(p.pending), cursor, err)
+		return err // already says "commit cursor N with M events"
 	}
 	p.pending, p.cursor = nil, cursor
 	p.saveGaps(ctx)
@@ -349,6 +360,3 @@ func (p *Poller) logger() *slog.Logger {
 	}
 	return slog.Default()
 }
-
-// ErrStopped is returned by Backfill when its context was cancelled before the range was read.
-var ErrStopped = errors.New("stopped before the end of the range")

@@ -11,6 +11,7 @@
 #   PKGS="./poller/... ./internal/..."  packages to vet and test (default ./...)
 #   CI=true                             tests that need MariaDB fail instead of skipping
 #   CLOCK_SHIFT=9600h                   the second pass's clock shift (0: no second pass)
+#   SKIP_DEB=1                          skip scripts/test-deb.sh (run when PKGS is ./...)
 #
 # mariadb-server is installed with apt-get when mariadbd is missing (fresh CI machines).
 set -euo pipefail
@@ -47,11 +48,28 @@ go vet "${pkgs[@]}"
 
 log "go test -race -count=1 $* ${pkgs[*]}"
 go test -race -count=1 "$@" "${pkgs[@]}"
+# The Debian package: built and checked with lintian, under CI also installed and purged
+# (scripts/test-deb.sh), beside the second pass, which leaves a core free.
+deb_pid=
+if [[ ${pkgs[*]} == "./..." && -z ${SKIP_DEB:-} ]]; then
+	log "scripts/test-deb.sh in the background (output at the end)"
+	scripts/test-deb.sh >"$dir/test-deb.log" 2>&1 &
+	deb_pid=$!
+fi
 # No test may depend on the day it runs: the suite again with every clock the code reads
 # moved 400 days ahead (internal/clock; CLOCK_SHIFT=0 skips this pass).
 shift=${CLOCK_SHIFT:-9600h}
+shift_rc=0
 if [[ $shift != 0 ]]; then
 	log "go test -tags clockshift (CELBRIDGE_CLOCK_SHIFT=$shift) -count=1 $* ${pkgs[*]}"
-	CELBRIDGE_CLOCK_SHIFT=$shift go test -tags clockshift -count=1 "$@" "${pkgs[@]}"
+	CELBRIDGE_CLOCK_SHIFT=$shift go test -tags clockshift -count=1 "$@" "${pkgs[@]}" || shift_rc=$?
 fi
+# Waited for even when the pass failed: it may be installing the package.
+if [[ -n $deb_pid ]]; then
+	deb_rc=0
+	wait "$deb_pid" || deb_rc=$?
+	cat "$dir/test-deb.log" >&2
+	[[ $deb_rc -eq 0 ]] || die "scripts/test-deb.sh failed (its output above)"
+fi
+[[ $shift_rc -eq 0 ]] || die "the clockshift pass failed (above)"
 log "all green in $((SECONDS - start))s"

@@ -277,29 +277,36 @@ func stripColumns(privs string) string {
 }
 
 // identMatches reports whether a GRANT's db or table part (* or `name`) covers name. Database
-// names in grants may hold LIKE wildcards (% and _).
+// names in grants may hold LIKE wildcards (% and _, \ escaping them); table names may not.
 func identMatches(part, name string, wildcards bool) bool {
 	if part == "*" {
 		return true
 	}
-	ident := strings.ReplaceAll(strings.Trim(part, "`"), "``", "`")
-	if !wildcards || !strings.ContainsAny(ident, "%_") {
-		return strings.EqualFold(strings.ReplaceAll(ident, `\_`, "_"), name)
+	// grantLine matched `…` with doubled backticks inside: unquote exactly those.
+	ident := strings.ReplaceAll(part[1:len(part)-1], "``", "`")
+	if !wildcards {
+		return strings.EqualFold(ident, name)
 	}
 	var re strings.Builder
-	re.WriteString("(?i)^")
-	for i := 0; i < len(ident); i++ {
-		switch ch := ident[i]; {
-		case ch == '\\' && i+1 < len(ident):
-			i++
-			re.WriteString(regexp.QuoteMeta(ident[i : i+1]))
-		case ch == '%':
+	re.WriteString("(?is)^") // _ and % match a newline too, as LIKE does
+	escaped := false
+	for _, r := range ident { // by character: _ is one character, not one byte
+		switch {
+		case escaped:
+			re.WriteString(regexp.QuoteMeta(string(r)))
+			escaped = false
+		case r == '\\':
+			escaped = true
+		case r == '%':
 			re.WriteString(".*")
-		case ch == '_':
+		case r == '_':
 			re.WriteString(".")
 		default:
-			re.WriteString(regexp.QuoteMeta(string(ch)))
+			re.WriteString(regexp.QuoteMeta(string(r)))
 		}
+	}
+	if escaped { // a trailing backslash stands for itself
+		re.WriteString(regexp.QuoteMeta(`\`))
 	}
 	re.WriteString("$")
 	return regexp.MustCompile(re.String()).MatchString(name)

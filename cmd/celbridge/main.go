@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 	_ "time/tzdata" // mysql.timezone must work on a machine without /usr/share/zoneinfo
+
+	"github.com/celbridge/celbridge/poller"
 )
 
 // Set at build time with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -42,7 +44,7 @@ Usage:
                                     cursor, lag, open calls, outbox and last CRM error (safe while run runs)
   celbridge retry -config FILE [ID] re-queue events parked as failed (ID: generalCallID or Idempotency-Key; none: all)
   celbridge demo                    replay bundled sample calls into a built-in CRM receiver; needs no PBX
-  celbridge version                 version and build info
+  celbridge version                 version and build info (also --version)
 
 Run 'celbridge COMMAND -h' for a command's flags.
 `
@@ -78,6 +80,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"version":  cmdVersion,
 	}
 	name := args[0]
+	if name == "--version" || name == "-version" {
+		name = "version"
+	}
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -103,10 +108,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// newFlags returns a flag set whose errors become usage errors.
+// newFlags returns a flag set whose errors become usage errors and whose -h shows the
+// command's usage line and what it does (help.go).
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = usageFunc(fs, name, stderr)
 	return fs
 }
 
@@ -134,7 +141,8 @@ func loadConfig(path string) (Config, error) {
 }
 
 // newLogger builds the slog logger described by [log]. Its level is a LevelVar, so that a
-// SIGHUP can change it (reload.go); pass nil when that is not needed.
+// SIGHUP can change it (reload.go); pass nil when that is not needed. The MySQL driver's own
+// log lines go to it too.
 func newLogger(c LogConfig, w io.Writer, level *slog.LevelVar) *slog.Logger {
 	if level == nil {
 		level = new(slog.LevelVar)
@@ -142,10 +150,14 @@ func newLogger(c LogConfig, w io.Writer, level *slog.LevelVar) *slog.Logger {
 	l, _ := parseLevel(c.Level)
 	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		log = slog.New(slog.NewJSONHandler(w, opts))
+	} else {
+		log = slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	poller.LogDriverTo(log.With("component", "mysql")) // the driver's own lines, as ours
+	return log
 }
 
 func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {

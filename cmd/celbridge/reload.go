@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// reloadOnHUP serves SIGHUP for run: the signal used to kill the daemon (exit by signal, the
-// requests in flight unrecorded, and systemd took it for a clean stop). Now it reads the
-// config file again: a file that does not parse or validate is reported and the running
+// reloadOnHUP serves SIGHUP for run, which Go would otherwise let kill the daemon (exit by
+// signal, the requests in flight unrecorded, and systemd taking it for a clean stop). It reads
+// the config file again: a file that does not parse or validate is reported and the running
 // configuration stays; a valid one applies [log] level at once, and the log names every
 // other section that changed, since those take effect at the next restart.
 func (a *app) reloadOnHUP(ctx context.Context, hup <-chan os.Signal) {

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestRun_SIGHUP: a SIGHUP no longer kills the daemon. It reads the config file again: a bad
+// TestRun_SIGHUP: a SIGHUP does not kill the daemon. It reads the config file again: a bad
 // file is reported and the daemon runs on; a good one changes the log level at once and names
 // the sections that need a restart. Calls keep flowing throughout, and SIGTERM still stops it
 // cleanly (stop's check).

@@ -32,6 +32,11 @@ func TestRun_StopsWhenStoreLost(t *testing.T) {
 	d := startRun(t, s.config)
 	s.nowCall(t, 1, time.UTC)
 	waitFor(t, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
+	// Idle: every request the CRM got is recorded as delivered (the line is logged after the
+	// outbox wrote it), so the hint names the first CEL id after them.
+	waitFor(t, "every request recorded as delivered", func() bool {
+		return strings.Count(d.log.String(), `msg="crm push delivered"`) == len(s.crm.received())
+	})
 	for _, p := range []string{s.store, s.store + "-wal", s.store + "-shm"} {
 		if err := os.Remove(p); err != nil {
 			t.Fatal(err)
