@@ -29,7 +29,7 @@ func plainJSON(s string) bool {
 // field first, with any value), each key the mapper reads gives back its plain value.
 func FuzzExtraField(f *testing.F) {
 	seen := map[string]bool{}
-	for _, rows := range goldenInputs(f) {
+	for _, rows := range goldenInputs(f, false) {
 		for _, r := range rows {
 			if r.Extra != "" && !seen[r.Extra] {
 				seen[r.Extra] = true
