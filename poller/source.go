@@ -672,6 +672,10 @@ func (s *MySQLSource) scanTo(ctx context.Context, after int64, t time.Time) (int
 	return start, nil
 }
 
+// SocketHint is where FreePBX's MariaDB listens, for the hint of a failed connection (the
+// README's install section says the same).
+const SocketHint = "FreePBX 17 on Debian: unix(/run/mysqld/mysqld.sock); FreePBX distro (SNG7): unix(/var/lib/mysql/mysql.sock); or tcp(127.0.0.1:3306)"
+
 // MySQL error numbers that get an operator hint.
 const (
 	erDBAccessDenied     = 1044
@@ -719,7 +723,7 @@ func (s *MySQLSource) explain(err error, what string) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, mysql.ErrInvalidConn) {
-		return fmt.Errorf("connect to MySQL at %s: %w (is the server up and reachable from this host? check the address in mysql.dsn)", s.addr, err)
+		return fmt.Errorf("connect to MySQL at %s: %w (is the server up and reachable from this host? check the address in mysql.dsn: %s)", s.addr, err, SocketHint)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -183,8 +183,11 @@ func loginFix(err error, user, grantOn string) string {
 		}
 		return "see the MySQL error above"
 	}
-	return "is MariaDB up and reachable from this host? Check the address in mysql.dsn (FreePBX: tcp(127.0.0.1:3306) or unix(/var/lib/mysql/mysql.sock)) and the firewall"
+	return "is MariaDB up and reachable from this host? Check the address in mysql.dsn (" + socketHint + ") and the firewall"
 }
+
+// socketHint is where FreePBX's MariaDB listens, as the README says.
+const socketHint = poller.SocketHint
 
 // quoteAccount turns CURRENT_USER()'s user@host into 'user'@'host', as GRANT writes it.
 func quoteAccount(a string) string {

@@ -120,7 +120,12 @@ func TestCheck_MySQLProblems(t *testing.T) {
 		if r.code != 1 { // a restart may help: the server may come up
 			t.Errorf("exit %d, want 1", r.code)
 		}
-		wantLine(t, r.stdout, "✗", "MySQL at unix socket", "is MariaDB up and reachable")
+		wantLine(t, r.stdout, "✗", "MySQL at unix socket", "is MariaDB up and reachable", "unix(/run/mysqld/mysqld.sock)")
+		// run says the same (exit 1: a restart may help once the server is up).
+		o := cli(t, nil, "once", "-config", s.writeConfig(t, opts{dsn: "celbridge:pw@unix(" + filepath.Join(t.TempDir(), "no.sock") + ")/asteriskcdrdb"}))
+		if o.code != 1 || !strings.Contains(o.stderr, "unix(/run/mysqld/mysqld.sock)") {
+			t.Errorf("once with no server: exit %d, want 1 with the socket FreePBX uses:\n%s", o.code, o.stderr)
+		}
 	})
 	t.Run("NoGrant", func(t *testing.T) {
 		s := newSite(t, opts{})
