@@ -246,8 +246,8 @@ func TestCheck_BadConfig(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "bad.toml")
 	os.WriteFile(cfg, []byte("[mysql]\ndsn = \"\"\n[crm]\nurl = \"ftp://x\"\n"), 0o600)
 	r := cli(t, nil, "check", "-config", cfg)
-	if r.code != 1 {
-		t.Errorf("exit %d, want 1", r.code)
+	if r.code != 2 { // as run: a config error
+		t.Errorf("exit %d, want 2", r.code)
 	}
 	wantLine(t, r.stdout, "✗", "config "+cfg+" is not valid")
 	for _, want := range []string{"mysql.dsn: is empty", "crm.url: is not an http(s) URL"} {

@@ -231,7 +231,7 @@ func TestRun_Refuses(t *testing.T) {
 	t.Run("WrongPassword", func(t *testing.T) {
 		dsn := strings.Replace(s.db.ReaderDSN, ":"+s.db.Password+"@", ":wrong-Pa55word@", 1)
 		r := cli(t, nil, "run", "-config", s.writeConfig(t, opts{dsn: dsn}))
-		if r.code != 1 || !strings.Contains(r.stderr, "check the user and password in mysql.dsn") {
+		if r.code != 2 || !strings.Contains(r.stderr, "check the user and password in mysql.dsn") { // systemd: no restart loop
 			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 		}
 		if strings.Contains(r.stderr, "wrong-Pa55word") {
