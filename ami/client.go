@@ -39,7 +39,8 @@ type Client struct {
 	up   chan struct{} // closed while a connection is up; replaced when it goes down
 }
 
-// ErrNotConnected is returned by Action and Originate while no connection is up.
+// ErrNotConnected is returned by Action and Originate when no connection came up before
+// their context ended.
 var ErrNotConnected = errors.New("not connected to the AMI")
 
 func (c *Client) logger() *slog.Logger {
@@ -150,6 +151,13 @@ func (c *Client) setConn(cn *conn) {
 
 // WaitConnected blocks until a connection is up or ctx ends.
 func (c *Client) WaitConnected(ctx context.Context) error {
+	_, err := c.current(ctx)
+	return err
+}
+
+// current returns the connection, waiting for one while ctx lasts: an action sent while
+// the client reconnects (Asterisk restarting) goes out once it is logged in again.
+func (c *Client) current(ctx context.Context) (*conn, error) {
 	for {
 		c.mu.Lock()
 		if c.up == nil {
@@ -158,29 +166,20 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 		cn, up := c.conn, c.up
 		c.mu.Unlock()
 		if cn != nil {
-			return nil
+			return cn, nil
 		}
 		select {
 		case <-up:
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, fmt.Errorf("%w: %w", ErrNotConnected, ctx.Err())
 		}
 	}
-}
-
-func (c *Client) current() (*conn, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.conn == nil {
-		return nil, ErrNotConnected
-	}
-	return c.conn, nil
 }
 
 // Action sends the action name with headers (ActionID is added) and returns Asterisk's
 // response. A response other than Success is an error that carries its Message.
 func (c *Client) Action(ctx context.Context, name string, headers ...Header) (Message, error) {
-	cn, err := c.current()
+	cn, err := c.current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +210,7 @@ func (p *Pending) Result(ctx context.Context) (Message, error) {
 // Originate sends an Originate with headers and returns once Asterisk has queued it. It is
 // always asynchronous: "Async: true" is added unless headers hold an Async header.
 func (c *Client) Originate(ctx context.Context, headers ...Header) (*Pending, error) {
-	cn, err := c.current()
+	cn, err := c.current(ctx)
 	if err != nil {
 		return nil, err
 	}
