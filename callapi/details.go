@@ -109,6 +109,9 @@ func (s *Server) details(c Call) object {
 	if !c.AnsweredAt.IsZero() {
 		wait = c.AnsweredAt.Sub(c.StartedAt)
 	}
+	if c.StartedAt.IsZero() {
+		wait = 0
+	}
 	disp, billsec := c.Disposition, c.Billsec
 	if disp == "" {
 		disp = "ONLINE"
