@@ -89,6 +89,9 @@ type Event struct {
 	InternalNumber string `json:"internalNumber,omitempty"`
 	Billsec        int    `json:"billsec,omitempty"`
 	Disposition    string `json:"disposition,omitempty"`
+	// Recording is the call's MixMonitor file as CEL names it (relative to the recordings
+	// directory, or absolute), set on hangupTheCall only; it is never sent in a push.
+	Recording string `json:"recording,omitempty"`
 
 	// CELID is the id of the CEL row that decided this event; FirstCELID the first CEL id of
 	// the call. Both are bookkeeping for the store and explain, never sent.

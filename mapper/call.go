@@ -80,6 +80,7 @@ type call struct {
 	talk  talk          // answer.go, transfer.go, park.go
 	party followedParty // transfer.go
 	end   ending        // hangup.go
+	rec   recording     // recording.go
 }
 
 // maxChannels bounds the channels one call tracks. Every bridge change looks at the call's
@@ -166,6 +167,7 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 	case evChanEnd:
 		e = c.chanEnd(cfg, ch, ref)
 	case evAppStart:
+		c.rec.note(row)
 		e = c.appStart(cfg, row, ref)
 	case evBridgeEnter, evBridgeExit, evBridgeStart11, evBridgeEnd11:
 		e, w = c.bridgeRow(cfg, row, et, ch, ref)

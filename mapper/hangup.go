@@ -75,6 +75,7 @@ func (c *call) close(cfg *Config, ref rowRef, how string) []celbridge.Event {
 	}
 	e := c.event(cfg, celbridge.Hangup, ref)
 	e.Billsec = c.billsec(ref.t)
+	e.Recording = c.rec.file
 	var why string
 	e.Disposition, why = c.disposition()
 	e.Rule = fmt.Sprintf("hangup: %s: %s; billsec %d (%s)", e.Disposition, why, e.Billsec, how)

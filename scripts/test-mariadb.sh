@@ -13,7 +13,7 @@
 #   CLOCK_SHIFT=9600h                   the second pass's clock shift (0: no second pass)
 #   SKIP_DEB=1                          skip scripts/test-deb.sh (run when PKGS is ./...)
 #
-# mariadb-server is installed with apt-get when mariadbd is missing (fresh CI machines).
+# mariadb-server (and php-cli) are installed with apt-get when missing (fresh CI machines).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,6 +24,15 @@ me=test-mariadb
 # shellcheck source=lib/mariadb.sh
 source scripts/lib/mariadb.sh
 mariadb_ensure
+# php-cli signs the CRM's API requests in the end-to-end test, independently of our Go code
+# (cmd/celbridge/api_test.go), as the CRM's own PHP does.
+if ! command -v php >/dev/null; then
+	log "php not found; installing php-cli with apt-get"
+	command -v apt-get >/dev/null || die "php is missing and apt-get is not available; install php-cli"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php-cli >/dev/null
+	command -v php >/dev/null || die "php still missing after installing php-cli"
+fi
 mariadb_dir celbridge-mariadb
 start=$SECONDS
 # Durability settings are off: the data is thrown away after the run.

@@ -41,7 +41,7 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 		if err != nil {
 			return fmt.Errorf("delete closed calls: %w", err)
 		}
-		return nil
+		return pruneLog(ctx, tx, before)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("prune store before %s: %w", before.Format(time.RFC3339), err)

@@ -122,6 +122,9 @@ func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []celbridge.E
 		}
 		added += n
 	}
+	if err := db.logEvents(ctx, tx, events); err != nil {
+		return 0, err
+	}
 	return added, nil
 }
 

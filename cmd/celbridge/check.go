@@ -90,6 +90,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	c.checkCRM(ctx)
 	c.checkStore(ctx)
+	c.checkAPI(ctx)
 	if c.failed > 0 {
 		err := fmt.Errorf("%d %s failed; fix %s and run check again", c.failed, plural(c.failed, "check", "checks"), plural(c.failed, "it", "them"))
 		if c.loginRefused { // exit 2, as run: the config holds the wrong user or password

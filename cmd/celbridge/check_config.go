@@ -39,6 +39,12 @@ func configSecrets(cfg Config) []string {
 			secrets = append(secrets, "a password in crm.url")
 		}
 	}
+	if cfg.API.Secret != "" {
+		secrets = append(secrets, "the API secret (api.secret)")
+	}
+	if cfg.AMI.Secret != "" {
+		secrets = append(secrets, "the AMI secret (ami.secret)")
+	}
 	var headers []string
 	for name, value := range cfg.CRM.Headers {
 		if value != "" {

@@ -35,6 +35,10 @@ type Config struct {
 	Store   StoreConfig   `toml:"store"`
 	HTTP    HTTPConfig    `toml:"http"`
 	Log     LogConfig     `toml:"log"`
+	// API, AMI and Employees serve the CRM's own requests (api.go).
+	API       APIConfig        `toml:"api"`
+	AMI       AMIConfig        `toml:"ami"`
+	Employees []EmployeeConfig `toml:"employees"`
 }
 
 // MySQLConfig is the [mysql] section: where FreePBX's CEL table is.
@@ -72,6 +76,7 @@ type PBXConfig struct {
 	InternalCalls    bool          `toml:"internal_calls"`
 	OutboundPrefixes []string      `toml:"outbound_prefixes"`
 	Groups           []GroupConfig `toml:"groups"`
+	RecordingsDir    string        `toml:"recordings_dir"`
 }
 
 // FreePBXConfig is the [freepbx] section: reading FreePBX's own configuration database.
@@ -176,10 +181,12 @@ func DefaultConfig() Config {
 		PBX: PBXConfig{
 			ExtensionPattern: m.ExtensionPattern.String(),
 			InboundContexts:  m.InboundContexts,
+			RecordingsDir:    "/var/spool/asterisk/monitor",
 		},
 		FreePBX: FreePBXConfig{Read: true, Database: "asterisk", Refresh: Duration{Duration: 5 * time.Minute}},
 		Store:   StoreConfig{Path: "/var/lib/celbridge/state.db", Retention: Duration{Duration: 30 * 24 * time.Hour}},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:9187"},
+		API:     APIConfig{MaxBody: 64 << 10, BadSignatures: 10},
 		Log:     LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -263,6 +270,7 @@ func (c Config) Validate() error {
 			bad("http.listen", "%q is not host:port (write it like \"127.0.0.1:9187\", or \"\" for no HTTP endpoint)", c.HTTP.Listen)
 		}
 	}
+	c.validateAPI(bad)
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
@@ -396,6 +404,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("crm_url", redactURL(c.CRM.URL)),
 		slog.String("schedule", c.Poll.Schedule),
 		slog.String("store", c.Store.Path),
+		slog.String("api", c.API.Listen),
+		slog.String("ami", c.AMI.Address),
 	)
 }
 

@@ -75,10 +75,11 @@ type monitor struct {
 	newestAt  time.Time
 }
 
-// serveHTTP serves /metrics and /healthz on http.listen until ctx ends. It hooks the poller
+// serveHTTP serves /metrics and /healthz on http.listen until ctx ends, with the extra
+// collectors (the API's) among the metrics. It hooks the poller
 // (OnTick, a counting Mapper) and the dispatcher (OnResult), so it must be called before
 // either runs.
-func (a *app) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher) (*http.Server, error) {
+func (a *app) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher, extra ...prometheus.Collector) (*http.Server, error) {
 	sched, err := poller.ParseSchedule(a.cfg.Poll.Schedule)
 	if err != nil {
 		return nil, usageError{err}
@@ -89,6 +90,7 @@ func (a *app) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher
 	m.registerPoller(reg, p)
 	m.registerDelivery(reg, d)
 	m.registerStore(reg)
+	reg.MustRegister(extra...)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

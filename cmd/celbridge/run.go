@@ -13,6 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/celbridge/celbridge/ami"
+	"github.com/celbridge/celbridge/callapi"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
@@ -89,17 +93,38 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 		default:
 		}
 	}
+	var api *callapi.Server
+	var amiClient *ami.Client
+	if a.cfg.API.Listen != "" {
+		if api, amiClient, err = a.apiServer(ctx); err != nil {
+			return err
+		}
+	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if a.cfg.HTTP.Listen != "" { // before the dispatcher starts: it sets d.OnResult
-		srv, err := a.serveHTTP(ctx, p, d)
+		var extra []prometheus.Collector
+		if api != nil {
+			extra = api.Collectors()
+		}
+		srv, err := a.serveHTTP(ctx, p, d, extra...)
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 	}
+	if api != nil {
+		stopAPI, err := a.serveAPI(ctx, api)
+		if err != nil {
+			return err
+		}
+		defer stopAPI()
+	}
 	var wg sync.WaitGroup
+	if amiClient != nil {
+		wg.Go(func() { amiClient.Run(ctx) })
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

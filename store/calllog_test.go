@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/store"
+)
+
+// TestCallLog: the events of a call, committed in several transactions and replayed, make one
+// entry with what the pushes said; unknown ids are left out; prune removes old calls.
+func TestCallLog(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := t.Context()
+	evs := call(1)
+	evs[0].InternalNumber = "600" // a ring group; 801 answered
+	evs[2].Recording = "2026/12/02/in-1.wav"
+	mustCommit(t, db, 101, evs[:1], 1)
+	got, err := db.CallLog(ctx, []string{"17326000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Disposition != "" || !got[0].EndedAt.IsZero() {
+		t.Fatalf("call in progress: %+v", got)
+	}
+	mustCommit(t, db, 109, evs[1:], 2)
+	mustCommit(t, db, 109, evs, 0) // a replay from the checkpoint
+	got, err = db.CallLog(ctx, []string{"nope", "17326000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.CallLogEntry{{
+		GeneralCallID: "17326000001", LinkedID: "1732600000.1", CallType: celbridge.Incoming,
+		StartedAt: evs[0].Time, AnsweredAt: evs[1].Time, EndedAt: evs[2].Time,
+		DIDNumber: "0443334000", ExternalNumber: "0670219424", ReceivedNumber: "600", AnsweredBy: "801",
+		DstNumbers: []string{"600", "801"}, Billsec: 42, Disposition: celbridge.DispAnswer,
+		Recording: "2026/12/02/in-1.wav", IsNew: true,
+	}}
+	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); d != "" {
+		t.Fatalf("call log (-want +got):\n%s", d)
+	}
+
+	// A later call from the same number is not new.
+	mustCommit(t, db, 209, call(2), 3)
+	got, err = db.CallLog(ctx, []string{"17326000002", "17326000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].IsNew || !got[1].IsNew {
+		t.Fatalf("IsNew: %+v", got)
+	}
+
+	if _, err := db.Prune(ctx, evs[2].Time.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = db.CallLog(ctx, []string{"17326000001", "17326000002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].GeneralCallID != "17326000002" {
+		t.Fatalf("after prune: %+v", got)
+	}
+}
+
+func TestLinkKey(t *testing.T) {
+	db, path := openTemp(t)
+	calls := 0
+	random := func(b []byte) error {
+		calls++
+		for i := range b {
+			b[i] = byte(i)
+		}
+		return nil
+	}
+	k1, err := db.LinkKey(t.Context(), random)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := store.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	k2, err := db2.LinkKey(t.Context(), random)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(k1) != string(k2) || calls != 1 || len(k1) != 64 {
+		t.Fatalf("keys %q %q after %d random calls", k1, k2, calls)
+	}
+}
