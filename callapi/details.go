@@ -148,7 +148,7 @@ func (s *Server) details(c Call) object {
 		{"isNewCall", isNew},
 		{"did", c.DIDNumber},
 		{"didNumber", c.DIDNumber},
-		{"didName", ""},
+		{"didName", s.DIDNames[c.DIDNumber]},
 		{"trunkNumber", ""},
 		{"employeeName", emp.Name},
 		{"employeeEmail", emp.Email},

@@ -38,8 +38,10 @@ type Server struct {
 	Originator Originator
 	// Extension reports whether ext is a known extension, the only ones click-to-call rings.
 	Extension func(ext string) bool
-	// Employees by extension, for employeeName and employeeEmail.
+	// Employees by extension, for employeeName and employeeEmail; DIDNames by DID, for
+	// didName (FreePBX's inbound route descriptions).
 	Employees map[string]Employee
+	DIDNames  map[string]string
 	// CompanyID is sent in each call's details (crm.company_id).
 	CompanyID string
 	// RecordingsDir is where MixMonitor files are (FreePBX: /var/spool/asterisk/monitor);

@@ -93,6 +93,7 @@ func setup(t *testing.T) *bundle {
 		Key: testKey, Secret: testSecret, Calls: calls, CompanyID: "3041",
 		Extension:     func(e string) bool { return e == "801" || e == "802" },
 		Employees:     map[string]Employee{"801": {"Іван Петренко", "ivan@example.com"}},
+		DIDNames:      map[string]string{"0443334000": "Clinic main line"},
 		RecordingsDir: rec, LinkKey: []byte("link-key"), Now: b.now.Now,
 		Logger:  slog.New(slog.NewTextHandler(b.logs, nil)),
 		MaxBody: 4096,
@@ -165,7 +166,7 @@ func TestCallDetails(t *testing.T) {
 			"startTime": "1796177339", "callType": "0", "internalNumber": "801", "internalAdditionalData": "600",
 			"externalNumber": "0674443322", "srcNumber": "0674443322", "waitsec": 3.0, "billsec": "6",
 			"disposition": "ANSWER", "isNewCall": "1", "didNumber": "0443334000", "employeeName": "Іван Петренко",
-			"employeeEmail": "ivan@example.com"}
+			"employeeEmail": "ivan@example.com", "didName": "Clinic main line"}
 		for k, v := range want {
 			if c[k] != v {
 				t.Errorf("%s = %#v, want %#v", k, c[k], v)

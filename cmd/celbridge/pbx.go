@@ -28,6 +28,14 @@ func (a *app) openFreePBX(ctx context.Context) {
 	a.pbx.Load(ctx)
 }
 
+// pbxConfig is FreePBX's configuration as last read, or nil.
+func (a *app) pbxConfig() *freepbx.Config {
+	if a.pbx == nil {
+		return nil
+	}
+	return a.pbx.Last()
+}
+
 // mapperConfig is the mapper's configuration: celbridge.toml's, with what FreePBX's
 // configuration adds where it was read (the file's values win).
 func (a *app) mapperConfig() mapper.Config {
