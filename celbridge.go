@@ -69,6 +69,10 @@ const (
 	DispTransfer    = "TRANSFER"
 )
 
+// DispVoicemailMessage is the call details' disposition of a voicemail call with a message
+// (Binotel's VM-SUCCESS); the push says DispVoicemail either way (DESIGN §1).
+const DispVoicemailMessage = "VM-SUCCESS"
+
 // Event is one state a call reached, as the CRM will receive it. The mapper fills it in;
 // Fields turns it into the ordered form fields of DESIGN §1.
 type Event struct {
@@ -92,6 +96,9 @@ type Event struct {
 	// Recording is the call's MixMonitor file as CEL names it (relative to the recordings
 	// directory, or absolute), set on hangupTheCall only; it is never sent in a push.
 	Recording string `json:"recording,omitempty"`
+	// VoicemailMessage is set on the hangupTheCall of a call that went to voicemail when the
+	// caller recorded a message there (the call details' VM-SUCCESS); never sent in a push.
+	VoicemailMessage bool `json:"voicemailMessage,omitempty"`
 
 	// CELID is the id of the CEL row that decided this event; FirstCELID the first CEL id of
 	// the call. Both are bookkeeping for the store and explain, never sent.

@@ -169,6 +169,8 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 	case evAppStart:
 		c.rec.note(row)
 		e = c.appStart(cfg, row, ref)
+	case evAppEnd, evStreamBegin, evStreamEnd:
+		c.end.voicemail.note(row, et, t)
 	case evBridgeEnter, evBridgeExit, evBridgeStart11, evBridgeEnd11:
 		e, w = c.bridgeRow(cfg, row, et, ch, ref)
 	case evParkStart:

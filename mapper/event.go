@@ -21,11 +21,15 @@ const (
 	evAttendedTransfer
 	evLinkedIDEnd
 	evPickup
-	evOther // known but without effect beyond tracking (APP_END, FORWARD, LOCAL_OPTIMIZE*)
+	evOther // known but without effect beyond tracking (FORWARD, LOCAL_OPTIMIZE*)
+	// evStreamBegin, evStreamEnd: a sound played to a channel. Only VoiceMail's are read
+	// (voicemail.go); every other STREAM_* row is ignored like DTMF.
+	evStreamBegin
+	evStreamEnd
 )
 
-// eventTypeOf maps the eventtype column. DTMF, STREAM_*, USER_DEFINED names and anything
-// newer are evIgnored: such rows are never looked at further (DTMF extra holds digits).
+// eventTypeOf maps the eventtype column. DTMF, USER_DEFINED names and anything newer are
+// evIgnored: such rows are never looked at further (DTMF extra holds digits).
 func eventTypeOf(s string) evType {
 	switch s {
 	case "CHAN_START":
@@ -62,6 +66,10 @@ func eventTypeOf(s string) evType {
 		return evPickup
 	case "FORWARD", "LOCAL_OPTIMIZE", "LOCAL_OPTIMIZE_BEGIN":
 		return evOther
+	case "STREAM_BEGIN":
+		return evStreamBegin
+	case "STREAM_END":
+		return evStreamEnd
 	}
 	return evIgnored
 }

@@ -22,6 +22,8 @@ type ending struct {
 	dialStatus, hangupSource, anyDialStatus string
 	// how is why Expire or Flush closes the call (for Rule).
 	how string
+	// voicemail tells whether the caller left a message (voicemail.go).
+	voicemail voicemailRecording
 }
 
 // hangupRow handles HANGUP on ch: its dialstatus and hang-up source decide the disposition
@@ -76,6 +78,7 @@ func (c *call) close(cfg *Config, ref rowRef, how string) []celbridge.Event {
 	e := c.event(cfg, celbridge.Hangup, ref)
 	e.Billsec = c.billsec(ref.t)
 	e.Recording = c.rec.file
+	e.VoicemailMessage = c.end.vm && c.end.voicemail.message(ref.t)
 	var why string
 	e.Disposition, why = c.disposition()
 	e.Rule = fmt.Sprintf("hangup: %s: %s; billsec %d (%s)", e.Disposition, why, e.Billsec, how)

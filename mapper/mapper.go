@@ -97,7 +97,8 @@ func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
 		feedHook(row)
 	}
 	et := eventTypeOf(row.EventType)
-	if et == evIgnored || strings.HasPrefix(row.ChanName, "Message/") {
+	if et == evIgnored || strings.HasPrefix(row.ChanName, "Message/") ||
+		(et == evStreamBegin || et == evStreamEnd) && !strings.EqualFold(row.AppName, "VoiceMail") {
 		return nil, nil
 	}
 	var evs []celbridge.Event

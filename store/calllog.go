@@ -80,6 +80,9 @@ func merge(c *CallLogEntry, e celbridge.Event) {
 		dst(e.InternalNumber)
 	case celbridge.Hangup:
 		c.EndedAt, c.Billsec, c.Disposition = e.Time, e.Billsec, e.Disposition
+		if e.Disposition == celbridge.DispVoicemail && e.VoicemailMessage {
+			c.Disposition = celbridge.DispVoicemailMessage
+		}
 		c.Recording = cmpOr(e.Recording, c.Recording)
 	}
 }

@@ -53,6 +53,14 @@ func TestCallLog(t *testing.T) {
 		t.Fatalf("IsNew: %+v", got)
 	}
 
+	// Voicemail with a message: VM in the push, VM-SUCCESS in the call details.
+	vm := call(3)
+	vm[2].Disposition, vm[2].Billsec, vm[2].VoicemailMessage = celbridge.DispVoicemail, 0, true
+	mustCommit(t, db, 309, []celbridge.Event{vm[0], vm[2]}, 2)
+	if got, err := db.CallLog(ctx, []string{"17326000003"}); err != nil || len(got) != 1 || got[0].Disposition != celbridge.DispVoicemailMessage {
+		t.Fatalf("voicemail with a message: %+v, %v; want %s", got, err, celbridge.DispVoicemailMessage)
+	}
+
 	if _, err := db.Prune(ctx, evs[2].Time.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
