@@ -93,36 +93,29 @@ func TestCheck(t *testing.T) {
 }
 
 func TestClient_Originate(t *testing.T) {
-	t.Run("Answered", func(t *testing.T) {
-		srv := amitest.Start(t, "testdata/originate_answered.json")
-		c := run(t, srv, "celbridge", secret, nil)
-		p, err := c.Originate(t.Context(), clickToCall("801", "0671234567")...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := p.Result(ctxTimeout(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Get("Response") != "Success" || m.Get("Uniqueid") != "1796178283.0" || m.Get("Reason") != "4" {
-			t.Fatalf("OriginateResponse = %q", m)
-		}
-	})
-	t.Run("AgentNoAnswer", func(t *testing.T) {
-		srv := amitest.Start(t, "testdata/originate_ext_no_answer.json")
-		c := run(t, srv, "celbridge", secret, nil)
-		p, err := c.Originate(t.Context(), clickToCall("801", "0671234567")...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := p.Result(ctxTimeout(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Get("Response") != "Failure" || m.Get("Uniqueid") != "<unknown>" {
-			t.Fatalf("OriginateResponse = %q", m)
-		}
-	})
+	for _, tt := range []struct {
+		name, capture              string
+		response, uniqueid, reason string
+	}{
+		{"Answered", "testdata/originate_answered.json", "Success", "1796178283.0", "4"},
+		{"AgentNoAnswer", "testdata/originate_ext_no_answer.json", "Failure", "<unknown>", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := amitest.Start(t, tt.capture)
+			c := run(t, srv, "celbridge", secret, nil)
+			p, err := c.Originate(t.Context(), clickToCall("801", "0671234567")...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := p.Result(ctxTimeout(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Get("Response") != tt.response || m.Get("Uniqueid") != tt.uniqueid || tt.reason != "" && m.Get("Reason") != tt.reason {
+				t.Fatalf("OriginateResponse = %q", m)
+			}
+		})
+	}
 	t.Run("TwoInterleaved", func(t *testing.T) {
 		// The two results come in the other order than the actions; each must reach its own.
 		srv := amitest.Start(t, "testdata/two_actions_interleaved.json")

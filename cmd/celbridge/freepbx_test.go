@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -154,5 +155,40 @@ func TestDemoFreePBXIsTheSample(t *testing.T) {
 	}
 	if d := cmp.Diff(&want, got); d != "" {
 		t.Errorf("demo_freepbx.json differs from the sample clinic's tables (-demo +read):\n%s", d)
+	}
+}
+
+// TestRun_FreePBXReadAgainOnSIGHUP: the daemon starts without the ringgroups grant (a ring
+// group call is received for its first phone); the admin grants it and reloads: the next ring
+// group call is received for the group, without a restart.
+func TestRun_FreePBXReadAgainOnSIGHUP(t *testing.T) {
+	s := newSite(t, opts{})
+	schema := s.db.FreePBX(t, func(g string) bool { return !strings.Contains(g, ".ringgroups ") })
+	s.config = s.writeConfig(t, opts{extra: fmt.Sprintf("[freepbx]\ndatabase = %q\n", schema)})
+	d := startRun(t, s.config)
+	g1 := goldenRows(t, "fp17-g1-ringgroup17-answered")
+	s.db.Insert(t, g1...)
+	waitFor(t, "the first ring group call at the CRM", func() bool { return s.crm.hangups() == 1 })
+
+	s.db.GrantAlso(t, schema, "ringgroups")
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the ring groups read again", func() bool { return strings.Contains(d.log.String(), "tables readable again") })
+	again := make([]celbridge.CELRow, len(g1)) // the same call again, as a new one
+	for i, r := range g1 {
+		r.ID += 1000
+		r.UniqueID = strings.Replace(r.UniqueID, "1796177291.", "1796177299.", 1)
+		r.LinkedID = strings.Replace(r.LinkedID, "1796177291.", "1796177299.", 1)
+		again[i] = r
+	}
+	s.db.Insert(t, again...)
+	waitFor(t, "the second ring group call at the CRM", func() bool { return s.crm.hangups() == 2 })
+	got := perCall(s.crm.received())
+	if r := got["179617729137"]; len(r) == 0 || !strings.Contains(r[0], "internalNumber=801&") {
+		t.Errorf("before the grant: %q, want internalNumber=801", r)
+	}
+	if r := got["179617729937"]; len(r) == 0 || !strings.Contains(r[0], "internalNumber=600&") {
+		t.Errorf("after the grant and SIGHUP: %q, want internalNumber=600", r)
 	}
 }

@@ -56,20 +56,13 @@ func (a *app) refreshFreePBX(ctx context.Context, m *liveMapper, poke <-chan str
 	if a.pbx == nil {
 		return
 	}
-	t := time.NewTicker(a.cfg.FreePBX.Refresh.Duration)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-poke:
-		}
+	every(ctx, a.cfg.FreePBX.Refresh.Duration, poke, func() bool {
 		if _, err := a.pbx.Load(ctx); err == nil {
 			cfg := a.mapperConfig()
 			m.next.Store(&cfg)
 		}
-	}
+		return true
+	})
 }
 
 // liveMapper is the daemon's mapper: a configuration read again on another goroutine is

@@ -156,31 +156,35 @@ const storeWatchInterval = time.Second
 // starts afresh saying so. Commits fail meanwhile, so the cursor never moves past what was
 // stored. It checks even when nothing is written (no calls).
 func (a *app) watchStore(ctx context.Context, stop context.CancelCauseFunc) {
-	t := time.NewTicker(storeWatchInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, storeWatchInterval, nil, func() bool {
 		if err := a.store.CheckFile(); err != nil {
 			stop(err)
-			return
+			return false
 		}
-	}
+		return true
+	})
 }
 
 // housekeeping prunes old delivered events now and then.
 func (a *app) housekeeping(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
+	a.prune(ctx)
+	every(ctx, time.Hour, nil, func() bool { a.prune(ctx); return true })
+}
+
+// every calls f at every tick of d, and whenever poke (which may be nil) says so, until ctx
+// ends or f returns false.
+func every(ctx context.Context, d time.Duration, poke <-chan struct{}, f func() bool) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
-		a.prune(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-poke:
+		}
+		if !f() {
+			return
 		}
 	}
 }
