@@ -99,6 +99,11 @@ type Event struct {
 	// VoicemailMessage is set on the hangupTheCall of a call that went to voicemail when the
 	// caller recorded a message there (the call details' VM-SUCCESS); never sent in a push.
 	VoicemailMessage bool `json:"voicemailMessage,omitempty"`
+	// Trunk is the trunk the call went through ("kyivstar" of PJSIP/kyivstar-…) and Tried the
+	// lines it rang, in order (phones, and the group or queue they belong to); set on
+	// hangupTheCall for the call details, never sent in a push.
+	Trunk string   `json:"trunk,omitempty"`
+	Tried []string `json:"tried,omitempty"`
 
 	// CELID is the id of the CEL row that decided this event; FirstCELID the first CEL id of
 	// the call. Both are bookkeeping for the store and explain, never sent.

@@ -24,6 +24,7 @@ type Call struct {
 	Billsec                    int
 	Disposition                string // "" while in progress
 	Recording                  string
+	Trunk                      string
 	IsNew                      bool
 }
 
@@ -149,8 +150,20 @@ func (s *Server) details(c Call) object {
 		{"did", c.DIDNumber},
 		{"didNumber", c.DIDNumber},
 		{"didName", s.DIDNames[c.DIDNumber]},
-		{"trunkNumber", ""},
+		{"trunkNumber", s.trunkNumber(c)},
 		{"employeeName", emp.Name},
 		{"employeeEmail", emp.Email},
 	}
+}
+
+// trunkNumber is the clinic's number on the trunk the call used: the trunk's outbound caller
+// ID (FreePBX trunks.outcid) where known, else, for an incoming call, the DID it came in on.
+func (s *Server) trunkNumber(c Call) string {
+	if n := s.TrunkNumbers[c.Trunk]; n != "" {
+		return n
+	}
+	if c.CallType == 0 {
+		return c.DIDNumber
+	}
+	return ""
 }

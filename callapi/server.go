@@ -42,6 +42,9 @@ type Server struct {
 	// didName (FreePBX's inbound route descriptions).
 	Employees map[string]Employee
 	DIDNames  map[string]string
+	// TrunkNumbers maps a trunk's name to the clinic's number on it (FreePBX's trunk
+	// outbound caller ID), for trunkNumber.
+	TrunkNumbers map[string]string
 	// CompanyID is sent in each call's details (crm.company_id).
 	CompanyID string
 	// RecordingsDir is where MixMonitor files are (FreePBX: /var/spool/asterisk/monitor);

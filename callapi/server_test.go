@@ -82,7 +82,7 @@ func setup(t *testing.T) *bundle {
 		"1796177339045": {GeneralCallID: "1796177339045", LinkedID: "1796177339.45", StartedAt: t0,
 			AnsweredAt: t0.Add(3 * time.Second), EndedAt: t0.Add(9 * time.Second), DIDNumber: "0443334000",
 			ExternalNumber: "0674443322", ReceivedNumber: "600", AnsweredBy: "801", DstNumbers: []string{"600", "801"},
-			Billsec: 6, Disposition: "ANSWER", Recording: "2026/12/02/in-1.wav", IsNew: true},
+			Billsec: 6, Disposition: "ANSWER", Recording: "2026/12/02/in-1.wav", Trunk: "kyivstar", IsNew: true},
 		"2": {GeneralCallID: "2", StartedAt: t0, Recording: "../secret.txt"},
 		"3": {GeneralCallID: "3", StartedAt: t0, Recording: filepath.Join(dir, "secret.txt")},
 		"4": {GeneralCallID: "4", StartedAt: t0, Recording: "2026/12/02/link.wav"},
@@ -94,6 +94,7 @@ func setup(t *testing.T) *bundle {
 		Extension:     func(e string) bool { return e == "801" || e == "802" },
 		Employees:     map[string]Employee{"801": {"Іван Петренко", "ivan@example.com"}},
 		DIDNames:      map[string]string{"0443334000": "Clinic main line"},
+		TrunkNumbers:  map[string]string{"kyivstar": "0443334000"},
 		RecordingsDir: rec, LinkKey: []byte("link-key"), Now: b.now.Now,
 		Logger:  slog.New(slog.NewTextHandler(b.logs, nil)),
 		MaxBody: 4096,
@@ -166,7 +167,7 @@ func TestCallDetails(t *testing.T) {
 			"startTime": "1796177339", "callType": "0", "internalNumber": "801", "internalAdditionalData": "600",
 			"externalNumber": "0674443322", "srcNumber": "0674443322", "waitsec": 3.0, "billsec": "6",
 			"disposition": "ANSWER", "isNewCall": "1", "didNumber": "0443334000", "employeeName": "Іван Петренко",
-			"employeeEmail": "ivan@example.com", "didName": "Clinic main line"}
+			"employeeEmail": "ivan@example.com", "didName": "Clinic main line", "trunkNumber": "0443334000"}
 		for k, v := range want {
 			if c[k] != v {
 				t.Errorf("%s = %#v, want %#v", k, c[k], v)

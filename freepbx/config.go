@@ -24,8 +24,10 @@ type Config struct {
 	Devices map[string]string
 	// DIDs maps an inbound route's DID to its description (incoming).
 	DIDs map[string]string
-	// Trunks are the trunks' channel ids ("kyivstar" for PJSIP/kyivstar-…), enabled ones.
-	Trunks []string
+	// Trunks are the trunks' channel ids ("kyivstar" for PJSIP/kyivstar-…), enabled ones;
+	// TrunkCIDs their outbound caller IDs (the clinic's number on each).
+	Trunks    []string
+	TrunkCIDs map[string]string
 	// Routes are the outbound routes' dial patterns in FreePBX's route order.
 	Routes []Route
 	// RingGroups and Queues are numbers with the extensions they ring.

@@ -32,7 +32,7 @@ var Tables = []Table{
 	{Name: "users", Columns: []string{"extension", "name"}, GrantColumns: []string{"extension", "name", "voicemail", "outboundcid"}, Gives: "employee names"},
 	{Name: "devices", Columns: []string{"dial", "user"}, Gives: "which channels are phones"},
 	{Name: "incoming", Columns: []string{"extension", "description"}, Gives: "DID descriptions"},
-	{Name: "trunks", Columns: []string{"channelid", "disabled"}, Gives: "which channels are trunks"},
+	{Name: "trunks", Columns: []string{"channelid", "disabled", "outcid"}, Gives: "which channels are trunks, the clinic's number on each"},
 	{Name: "outbound_routes", Columns: []string{"route_id", "name"}, GrantColumns: []string{"route_id", "name", "outcid", "outcid_mode", "emergency_route", "intracompany_route"}, Gives: "outbound route names"},
 	{Name: "outbound_route_patterns", Columns: []string{"route_id", "match_pattern_prefix", "match_pattern_pass", "match_cid", "prepend_digits"}, Gives: "the number an outgoing call sends (prefix strip, prepend)"},
 	{Name: "outbound_route_sequence", Columns: []string{"route_id", "seq"}, Gives: "the order FreePBX tries routes in"},
@@ -135,7 +135,7 @@ func LoginRefused(err error) bool {
 // out (Config.Missing says why); an error that is not about one table (the server is down, the
 // context ended) is returned and no Config.
 func Read(ctx context.Context, db *sql.DB, schema string) (*Config, error) {
-	c := &Config{Names: map[string]string{}, Devices: map[string]string{}, DIDs: map[string]string{},
+	c := &Config{Names: map[string]string{}, Devices: map[string]string{}, DIDs: map[string]string{}, TrunkCIDs: map[string]string{},
 		FollowMe: map[string][]string{}, Missing: map[string]error{}}
 	var routeNames map[string]string
 	var seq map[string]int
@@ -168,6 +168,9 @@ func Read(ctx context.Context, db *sql.DB, schema string) (*Config, error) {
 			for _, r := range rows {
 				if r[0] != "" && r[1] != "on" {
 					c.Trunks = append(c.Trunks, r[0])
+					if r[2] != "" {
+						c.TrunkCIDs[r[0]] = r[2]
+					}
 				}
 			}
 		case "outbound_routes":

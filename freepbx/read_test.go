@@ -40,7 +40,7 @@ func TestRead_SampleClinic(t *testing.T) {
 		Names:   map[string]string{"801": "Ivan Petrenko", "802": "Olena Kovalenko", "803": "Taras Shevchuk", "804": "Iryna Bondar", "805": "Oleh Melnyk"},
 		Devices: map[string]string{"PJSIP/801": "801", "PJSIP/802": "802", "PJSIP/803": "803", "PJSIP/804": "804", "PJSIP/805": "805"},
 		DIDs:    map[string]string{"0443334000": "Clinic main line", "0443334001": "Oleh Melnyk direct"},
-		Trunks:  []string{"kyivstar"},
+		Trunks:  []string{"kyivstar"}, TrunkCIDs: map[string]string{"kyivstar": "0443334000"},
 		Routes: []freepbx.Route{
 			{RouteID: "1", Name: "Kyivstar-out", Match: "0XXXXXXXXX"},
 			{RouteID: "2", Name: "Kyivstar-prefix9", Prefix: "9", Match: "0XXXXXXXXX"},

@@ -24,6 +24,18 @@ type destination struct {
 	recvInternal string
 	// reached: a phone or an outgoing trunk leg was created for this call.
 	reached bool
+	// tried are the lines the call rang, in order (the call details' dstNumbers).
+	tried []string
+}
+
+// maxTried bounds dest.tried (a hunt group rings a handful of phones, not hundreds).
+const maxTried = 32
+
+// try notes that the call rang line n.
+func (d *destination) try(n string) {
+	if n != "" && len(d.tried) < maxTried && !slices.Contains(d.tried, n) {
+		d.tried = append(d.tried, n)
+	}
 }
 
 // target is the internal number of an incoming call known before any phone rings.
@@ -63,6 +75,7 @@ func (b *heldBurst) held() bool { return b.exts != nil }
 
 // ring is a phone starting to ring on an incoming call.
 func (c *call) ring(cfg *Config, ext string, ref rowRef) []celbridge.Event {
+	c.dest.try(ext)
 	if c.received() {
 		return nil
 	}

@@ -22,6 +22,8 @@ type numbers struct {
 	trunkNumber, lastDial string
 	// routed says which outbound route or prefix made the dialled number into external.
 	routed string
+	// trunk is the trunk the call came in on or went out through.
+	trunk string
 }
 
 // startOrigin reads the originator's CHAN_START: direction, DID and numbers.
@@ -30,6 +32,9 @@ func (c *call) startOrigin(cfg *Config, row *celbridge.CELRow, ch *channel) {
 	switch {
 	case ch.info.kind == kindTrunk || inbound:
 		c.dir = dirIncoming
+		if ch.info.kind == kindTrunk {
+			c.num.trunk = ch.info.ext
+		}
 		if inbound && row.Exten != "" && row.Exten != "s" {
 			c.num.did = row.Exten
 		} else if row.CIDDNID != "" {
@@ -131,6 +136,9 @@ func (c *call) trunkLegOfPhoneCall(cfg *Config, ch *channel, ref rowRef) []celbr
 		return nil
 	}
 	c.dir = dirOutgoing
+	if c.num.trunk == "" {
+		c.num.trunk = ch.info.ext
+	}
 	if c.c2c.on {
 		c.c2c.custLeg = ch
 	}

@@ -79,6 +79,7 @@ func (c *call) close(cfg *Config, ref rowRef, how string) []celbridge.Event {
 	e.Billsec = c.billsec(ref.t)
 	e.Recording = c.rec.file
 	e.VoicemailMessage = c.end.vm && c.end.voicemail.message(ref.t)
+	e.Trunk, e.Tried = c.num.trunk, c.dest.tried
 	var why string
 	e.Disposition, why = c.disposition()
 	e.Rule = fmt.Sprintf("hangup: %s: %s; billsec %d (%s)", e.Disposition, why, e.Billsec, how)

@@ -16,6 +16,7 @@ CREATE TABLE call_log (
     billsec         INTEGER NOT NULL DEFAULT 0,
     disposition     TEXT NOT NULL DEFAULT '',       -- '' while in progress
     recording       TEXT NOT NULL DEFAULT '',       -- MixMonitor file as CEL names it
+    trunk           TEXT NOT NULL DEFAULT '',       -- the trunk's channel name ("kyivstar")
     updated_at      INTEGER NOT NULL
 ) STRICT;
 

@@ -25,11 +25,13 @@ type CallLogEntry struct {
 	// ReceivedNumber is receivedTheCall's internalNumber: the ring group or queue, or the
 	// first phone that rang; AnsweredBy is answeredTheCall's (the extension that answered).
 	ReceivedNumber, AnsweredBy string
-	// DstNumbers are the lines the call reached, in order (received, answered, transfers).
+	// DstNumbers are the lines the call reached, in order: the one receivedTheCall named,
+	// then the phones it rang, then whoever it was transferred to.
 	DstNumbers  []string
 	Billsec     int
 	Disposition string // "" while the call is in progress
 	Recording   string // the MixMonitor file as CEL names it; "" when not recorded
+	Trunk       string // the trunk the call used ("kyivstar")
 	// IsNew: no earlier call from or to ExternalNumber is in the log.
 	IsNew bool
 }
@@ -84,6 +86,15 @@ func merge(c *CallLogEntry, e celbridge.Event) {
 			c.Disposition = celbridge.DispVoicemailMessage
 		}
 		c.Recording = cmpOr(e.Recording, c.Recording)
+		c.Trunk = cmpOr(e.Trunk, c.Trunk)
+		if len(e.Tried) > 0 { // in the order the call rang them, after the line it was received for
+			was := c.DstNumbers
+			c.DstNumbers = nil
+			dst(c.ReceivedNumber)
+			for _, n := range append(e.Tried, was...) {
+				dst(n)
+			}
+		}
 	}
 }
 
@@ -96,7 +107,7 @@ func cmpOr(a, b string) string {
 
 const selectLogRow = `
 SELECT general_call_id, linkedid, call_type, started_at, answered_at, ended_at, did_number,
-	external_number, received_number, answered_by, dst_numbers, billsec, disposition, recording
+	external_number, received_number, answered_by, dst_numbers, billsec, disposition, recording, trunk
 FROM call_log`
 
 func scanLogRow(sc interface{ Scan(...any) error }) (CallLogEntry, error) {
@@ -106,7 +117,7 @@ func scanLogRow(sc interface{ Scan(...any) error }) (CallLogEntry, error) {
 	var dst string
 	err := sc.Scan(&c.GeneralCallID, &c.LinkedID, &c.CallType, &started, &answered, &ended,
 		&c.DIDNumber, &c.ExternalNumber, &c.ReceivedNumber, &c.AnsweredBy, &dst, &c.Billsec,
-		&c.Disposition, &c.Recording)
+		&c.Disposition, &c.Recording, &c.Trunk)
 	if err != nil {
 		return c, err
 	}
@@ -132,8 +143,8 @@ func readLogRow(ctx context.Context, tx *sql.Tx, id string) (CallLogEntry, bool,
 const upsertLogRow = `
 INSERT OR REPLACE INTO call_log (general_call_id, linkedid, call_type, started_at, answered_at,
 	ended_at, did_number, external_number, received_number, answered_by, dst_numbers, billsec,
-	disposition, recording, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	disposition, recording, trunk, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func writeLogRow(ctx context.Context, tx *sql.Tx, c CallLogEntry, now time.Time) error {
 	dst, err := json.Marshal(c.DstNumbers)
@@ -145,7 +156,7 @@ func writeLogRow(ctx context.Context, tx *sql.Tx, c CallLogEntry, now time.Time)
 	}
 	_, err = tx.ExecContext(ctx, upsertLogRow, c.GeneralCallID, c.LinkedID, c.CallType,
 		msOr(c.StartedAt, now), ms(c.AnsweredAt), ms(c.EndedAt), c.DIDNumber, c.ExternalNumber,
-		c.ReceivedNumber, c.AnsweredBy, string(dst), c.Billsec, c.Disposition, c.Recording, now.UnixMilli())
+		c.ReceivedNumber, c.AnsweredBy, string(dst), c.Billsec, c.Disposition, c.Recording, c.Trunk, now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("write call log of %s: %w", c.GeneralCallID, err)
 	}

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -51,6 +52,16 @@ func TestCallLog(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].IsNew || !got[1].IsNew {
 		t.Fatalf("IsNew: %+v", got)
+	}
+
+	// A ring group call: the lines in the order they rang, after the group; the trunk.
+	g := call(4)
+	g[0].InternalNumber, g[1].InternalNumber = "600", "802"
+	g[2].Tried, g[2].Trunk = []string{"801", "802", "803"}, "kyivstar"
+	mustCommit(t, db, 409, g, 3)
+	if got, err := db.CallLog(ctx, []string{"17326000004"}); err != nil || len(got) != 1 ||
+		!slices.Equal(got[0].DstNumbers, []string{"600", "801", "802", "803"}) || got[0].Trunk != "kyivstar" {
+		t.Fatalf("ring group call: %+v, %v", got, err)
 	}
 
 	// Voicemail with a message: VM in the push, VM-SUCCESS in the call details.

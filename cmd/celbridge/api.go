@@ -54,19 +54,19 @@ func (a *app) apiServer(ctx context.Context) (*callapi.Server, *ami.Client, erro
 	}
 	pattern := regexp.MustCompile(c.PBX.ExtensionPattern)
 	employees := map[string]callapi.Employee{}
-	var didNames map[string]string
+	var didNames, trunkNumbers map[string]string
 	if pbx := a.pbxConfig(); pbx != nil { // FreePBX's users and inbound routes, as read at start
 		for ext, name := range pbx.Names {
 			employees[ext] = callapi.Employee{Name: name}
 		}
-		didNames = pbx.DIDs
+		didNames, trunkNumbers = pbx.DIDs, pbx.TrunkCIDs
 	}
 	for _, e := range c.Employees { // [[employees]] wins, and adds the e-mails
 		employees[e.Extension] = callapi.Employee{Name: e.Name, Email: e.Email}
 	}
 	srv := &callapi.Server{
 		Key: c.API.Key, Secret: c.API.Secret, Calls: callLog{a.store}, CompanyID: c.CRM.CompanyID,
-		Employees: employees, DIDNames: didNames, RecordingsDir: c.PBX.RecordingsDir, PublicURL: c.API.PublicURL,
+		Employees: employees, DIDNames: didNames, TrunkNumbers: trunkNumbers, RecordingsDir: c.PBX.RecordingsDir, PublicURL: c.API.PublicURL,
 		LinkKey: key, Allow: allow, MaxBody: c.API.MaxBody, BadLimit: c.API.BadSignatures,
 		Now: clock.Now, Logger: a.log.With("component", "api"),
 		// With [[employees]] or FreePBX's users, click-to-call rings only those; else any

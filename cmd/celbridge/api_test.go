@@ -211,8 +211,8 @@ name = "Taras Shevchuk"
 				"internalAdditionalData": sc.group, "disposition": sc.disp, "billsec": sc.billsec,
 				"employeeName": sc.employee, "srcNumber": sc.src, "isNewCall": sc.isNew,
 				"startTime": strconv.FormatInt(started[sc.id].Unix(), 10)}
-			if sc.callType == "0" {
-				want["didNumber"], want["did"] = "0443334000", "0443334000"
+			if sc.callType == "0" { // trunkNumber: the DID without FreePBX's trunk caller IDs
+				want["didNumber"], want["did"], want["trunkNumber"] = "0443334000", "0443334000", "0443334000"
 			}
 			for k, v := range want {
 				if c[k] != v {
@@ -227,8 +227,8 @@ name = "Taras Shevchuk"
 			t.Errorf("R1 waitsec = %v, want 3 (801 answered after 3 s)", c["waitsec"])
 		}
 		if c, _ := details["179617729137"].(map[string]any); c != nil {
-			if dst, _ := json.Marshal(c["dstNumbers"]); string(dst) != `["600","802"]` {
-				t.Errorf("G1 dstNumbers = %s, want the group, then 802", dst)
+			if dst, _ := json.Marshal(c["dstNumbers"]); string(dst) != `["600","801","802","803"]` {
+				t.Errorf("G1 dstNumbers = %s, want the group, then the phones it rang in order", dst)
 			}
 		}
 	})
