@@ -104,6 +104,9 @@ type Event struct {
 	// hangupTheCall for the call details, never sent in a push.
 	Trunk string   `json:"trunk,omitempty"`
 	Tried []string `json:"tried,omitempty"`
+	// CallStart is the time of the call's first CEL row (the caller's CHAN_START, before any
+	// IVR), for the call details' startTime and waitsec; never sent in a push.
+	CallStart time.Time `json:"callStart,omitzero"`
 
 	// CELID is the id of the CEL row that decided this event; FirstCELID the first CEL id of
 	// the call. Both are bookkeeping for the store and explain, never sent.

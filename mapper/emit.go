@@ -83,6 +83,7 @@ func (c *call) event(cfg *Config, typ string, ref rowRef) celbridge.Event {
 		CELID:         ref.id,
 		FirstCELID:    c.firstID,
 		Time:          ref.t,
+		CallStart:     c.firstTime,
 	}
 	if c.dir != dirIncoming {
 		e.CallType = celbridge.Outgoing

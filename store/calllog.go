@@ -58,8 +58,10 @@ func (db *DB) logEvents(ctx context.Context, tx *sql.Tx, events []celbridge.Even
 // merge applies one event to a call's entry.
 func merge(c *CallLogEntry, e celbridge.Event) {
 	c.LinkedID, c.CallType = e.LinkedID, e.CallType
-	if !e.Time.IsZero() && (c.StartedAt.IsZero() || e.Time.Before(c.StartedAt)) {
-		c.StartedAt = e.Time
+	for _, t := range []time.Time{e.CallStart, e.Time} { // the call's first row, else its earliest event
+		if !t.IsZero() && (c.StartedAt.IsZero() || t.Before(c.StartedAt)) {
+			c.StartedAt = t
+		}
 	}
 	c.DIDNumber = cmpOr(c.DIDNumber, e.DIDNumber)
 	c.ExternalNumber = cmpOr(c.ExternalNumber, e.ExternalNumber)

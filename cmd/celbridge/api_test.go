@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/internal/amitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/testdb"
@@ -168,10 +169,11 @@ name = "Taras Shevchuk"
 		t.Fatal(err)
 	}
 	events := mapper.MapAll(cfg.MapperConfig(), rows)
-	started := map[string]time.Time{}
-	for _, e := range events {
-		if st, ok := started[e.GeneralCallID]; !ok || e.Time.Before(st) {
-			started[e.GeneralCallID] = e.Time
+	started := map[string]time.Time{} // startTime: the call's first CEL row, before any IVR or ringing
+	for _, r := range rows {
+		id := celbridge.DigitsOnly(r.LinkedID)
+		if st, ok := started[id]; !ok || r.EventTime.Before(st) {
+			started[id] = r.EventTime
 		}
 	}
 	s.db.Insert(t, rows...)
