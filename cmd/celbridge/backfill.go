@@ -72,11 +72,12 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	bar := newProgress(stderr, fromID, toID)
 	b.Progress = bar.set
 	if f.dryRun {
-		w := bufio.NewWriter(stdout)
-		b.Emit = func(_ context.Context, events []celbridge.Event) error {
+		w := bufio.NewWriterSize(stdout, 64<<10)
+		var line []byte
+		b.Emit = func(_ context.Context, events []celbridge.Event) (err error) {
 			sum.add(events)
 			for _, e := range events {
-				if err := writeJSONLine(w, e.Fields(a.cfg.CRM.CompanyID)); err != nil {
+				if line, err = writeJSONLine(w, line, e.Fields(a.cfg.CRM.CompanyID)); err != nil {
 					return err
 				}
 			}
@@ -209,20 +210,35 @@ func parseTime(s string, loc *time.Location) (t time.Time, dateOnly bool, err er
 	return time.Time{}, false, fmt.Errorf("%q is not a time (write 2026-11-25, \"2026-11-25 14:00:00\" or 2026-11-25T14:00:00+02:00)", s)
 }
 
-// writeJSONLine writes fields as one JSON object, keys in field order.
-func writeJSONLine(w io.Writer, fields []celbridge.Field) error {
-	b := []byte{'{'}
+// writeJSONLine writes fields as one JSON object, keys in field order, through buf (reused
+// between calls), and returns buf for the next call. The output is what encoding/json writes.
+func writeJSONLine(w io.Writer, buf []byte, fields []celbridge.Field) ([]byte, error) {
+	b := append(buf[:0], '{')
 	for i, f := range fields {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		k, _ := json.Marshal(f.Name)
-		v, _ := json.Marshal(f.Value)
-		b = append(append(append(b, k...), ':'), v...)
+		b = appendJSONString(b, f.Name)
+		b = append(b, ':')
+		b = appendJSONString(b, f.Value)
 	}
 	b = append(b, '}', '\n')
 	_, err := w.Write(b)
-	return err
+	return b, err
+}
+
+// appendJSONString appends s as a JSON string, as encoding/json quotes it: printable ASCII is
+// copied (the usual case: numbers, ids and names), anything else goes through json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // backfillSummary counts what a backfill produced.
