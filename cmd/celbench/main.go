@@ -47,7 +47,9 @@ type options struct {
 	jsonOut   string
 	prefix    string
 	drop      bool
+	reuse     bool
 	conc      int
+	mariadb   string // the mariadb command-line client, the read baseline
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -66,7 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.phases, "phases", "load,raw,send,live,memory", "phases to run")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of (a) raw stream + (b) dry-run; the best of each is reported")
 	fs.StringVar(&o.prefix, "prefix", "celbench", "name of the reader user and prefix of the databases created")
+	fs.StringVar(&o.mariadb, "mariadb", "mariadb", "MariaDB's command-line client: its --quick stream is the read baseline")
 	fs.IntVar(&o.conc, "crm-concurrency", 0, "crm.concurrency of the celbridge under test (0: its default)")
+	fs.BoolVar(&o.reuse, "reuse", false, "load: keep the bulk table of an earlier run with the same -rows (skips the INSERTs)")
 	fs.BoolVar(&o.drop, "drop", false, "drop the databases and the user at the end")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	env := fs.String("celbridge-env", "", "space-separated NAME=value pairs for celbridge's environment (e.g. GOGC=400)")

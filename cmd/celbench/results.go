@@ -107,7 +107,9 @@ type loadResult struct {
 type results struct {
 	Machine          machine
 	Load             loadResult
-	Raw              throughput
+	CLI              throughput // mariadb --quick, the read baseline
+	CLIRounds        []float64
+	Raw              throughput // a Go client, batches of 1000
 	RawRounds        []float64
 	DryRun           backfillResult
 	DryRunRounds     []float64
@@ -138,16 +140,19 @@ func (r *results) report(w io.Writer) {
 		row("Load: generate + INSERT", fmt.Sprintf("%d rows (%d calls, %d events) in %.1f s: %.0f rows/s",
 			r.Load.Rows, r.Load.Calls, r.Load.Events, r.Load.Seconds, r.Load.RowsPerSec), "", "")
 	}
+	if r.CLI.Rows > 0 {
+		row("(a) `mariadb --quick` stream (the baseline)", fmt.Sprintf("%.0f rows/s, %.0f calls/s (best run, %.1f s)", r.CLI.RowsPerSec, r.CLI.CallsPerSec, r.CLI.Seconds), "", "")
+	}
 	if r.Raw.Rows > 0 {
-		row("(a) raw MariaDB → Go stream", fmt.Sprintf("%.0f rows/s, %.0f calls/s (%.1f s)", r.Raw.RowsPerSec, r.Raw.CallsPerSec, r.Raw.Seconds), "", "")
+		row("(a') Go client, batches of 1000", fmt.Sprintf("%.0f rows/s, %.0f calls/s (%.1f s)", r.Raw.RowsPerSec, r.Raw.CallsPerSec, r.Raw.Seconds), "", "")
 	}
 	if d := r.DryRun; d.Rows > 0 {
 		// Each round pairs a raw pass with a dry-run under the same machine load; the median of
 		// the paired ratios is the result (best-of-each is shown too).
 		var ratios []float64
 		var rounds []string
-		for i := range min(len(r.RawRounds), len(r.DryRunRounds)) {
-			ratios = append(ratios, r.DryRunRounds[i]/r.RawRounds[i])
+		for i := range min(len(r.CLIRounds), len(r.DryRunRounds)) {
+			ratios = append(ratios, r.DryRunRounds[i]/r.CLIRounds[i])
 			rounds = append(rounds, fmt.Sprintf("%.2f", ratios[i]))
 		}
 		slices.Sort(ratios)
@@ -156,12 +161,12 @@ func (r *results) report(w io.Writer) {
 			median = (ratios[len(ratios)/2-1] + ratios[len(ratios)/2]) / 2
 		}
 		row("(b) `backfill -dry-run`", fmt.Sprintf("%.0f rows/s, %.0f calls/s (best run, %.1f s); **%.2f × (a)** (median of rounds %s; best of each %.2f); %d requests printed (expected %d)",
-			d.RowsPerSec, d.CallsPerSec, d.Seconds, median, strings.Join(rounds, ", "), d.RowsPerSec/r.Raw.RowsPerSec, d.Events, d.WantEvents),
-			"≥ 0.5 × (a)", yes(median >= 0.5))
+			d.RowsPerSec, d.CallsPerSec, d.Seconds, median, strings.Join(rounds, ", "), d.RowsPerSec/r.CLI.RowsPerSec, d.Events, d.WantEvents),
+			"≥ 0.85 × (a)", yes(median >= 0.85))
 	}
 	if s := r.Send; s.Rows > 0 {
 		row("(c) `backfill` → CRM stub", fmt.Sprintf("%.0f rows/s, %.0f calls/s, %.0f requests/s (%.1f s); %.2f × (a), %.2f × (b); %d requests (expected %d), %d duplicates",
-			s.RowsPerSec, s.CallsPerSec, s.EventsPerSec, s.Seconds, s.RowsPerSec/r.Raw.RowsPerSec, s.RowsPerSec/max(r.DryRun.RowsPerSec, 1), s.Events, s.WantEvents, s.Duplicates),
+			s.RowsPerSec, s.CallsPerSec, s.EventsPerSec, s.Seconds, s.RowsPerSec/r.CLI.RowsPerSec, s.RowsPerSec/max(r.DryRun.RowsPerSec, 1), s.Events, s.WantEvents, s.Duplicates),
 			fmt.Sprintf("limited by the stub (%.0f requests/s with celbridge's client, concurrency 4)", r.StubEventsPerSec),
 			yes(s.EventsPerSec >= 0.5*r.StubEventsPerSec))
 	}
