@@ -194,9 +194,24 @@ const cliColumns = "`id`, `eventtype`, `eventtime`, `cid_name`, `cid_num`, `cid_
 // celbench more to count than the dry-run's requests do), so it is the fastest the client
 // takes the rows. The table holds exactly the ids 1..rows (load checks it).
 func (b *bench) cliOnce(ctx context.Context, pass int) error {
-	cfg, err := mysql.ParseDSN(b.readerDSN(b.bulkDB()))
+	took, err := b.runCLI(ctx, b.bulkDB(), b.res.Load.Rows)
 	if err != nil {
 		return err
+	}
+	rate := float64(b.res.Load.Rows) / took.Seconds()
+	b.logf("mariadb --quick pass %d: %d rows in %s: %.0f rows/s", pass+1, b.res.Load.Rows, took.Round(time.Millisecond), rate)
+	b.res.CLIRounds = append(b.res.CLIRounds, rate)
+	if rate > b.res.CLI.RowsPerSec {
+		b.res.CLI = b.rates(took)
+	}
+	return nil
+}
+
+// runCLI times mariadb --quick streaming ids 1..last of database name's cel table to /dev/null.
+func (b *bench) runCLI(ctx context.Context, name string, last int64) (time.Duration, error) {
+	cfg, err := mysql.ParseDSN(b.readerDSN(name))
+	if err != nil {
+		return 0, err
 	}
 	// The password goes in an option file, not on the command line.
 	opts := fmt.Sprintf("[client]\nuser=%s\npassword=%s\n", cfg.User, cfg.Passwd)
@@ -208,12 +223,12 @@ func (b *bench) cliOnce(ctx context.Context, pass int) error {
 	}
 	optPath := filepath.Join(b.o.work, "reader.cnf")
 	if err := os.WriteFile(optPath, []byte(opts), 0o600); err != nil {
-		return err
+		return 0, err
 	}
-	q := fmt.Sprintf("SELECT %s FROM cel WHERE id BETWEEN 1 AND %d", cliColumns, b.res.Load.Rows)
+	q := fmt.Sprintf("SELECT %s FROM cel WHERE id BETWEEN 1 AND %d", cliColumns, last)
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer null.Close()
 	cmd := exec.CommandContext(ctx, b.o.mariadb, "--defaults-file="+optPath, "--quick", "--batch", cfg.DBName, "-e", q)
@@ -222,16 +237,9 @@ func (b *bench) cliOnce(ctx context.Context, pass int) error {
 	cmd.Stderr = &stderr
 	began := time.Now()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w: %s", b.o.mariadb, err, stderr.String())
+		return 0, fmt.Errorf("%s: %w: %s", b.o.mariadb, err, stderr.String())
 	}
-	took := time.Since(began)
-	rate := float64(b.res.Load.Rows) / took.Seconds()
-	b.logf("mariadb --quick pass %d: %d rows in %s: %.0f rows/s", pass+1, b.res.Load.Rows, took.Round(time.Millisecond), rate)
-	b.res.CLIRounds = append(b.res.CLIRounds, rate)
-	if rate > b.res.CLI.RowsPerSec {
-		b.res.CLI = b.rates(took)
-	}
-	return nil
+	return time.Since(began), nil
 }
 
 // summary is backfill's last stderr line: "... 123 rows, 45 calls; ...".
@@ -293,6 +301,17 @@ func (b *bench) rates(took time.Duration) throughput {
 // send times `celbridge backfill` delivering to the CRM stub, and the stub's own capacity
 // with celbridge's client at the same concurrency.
 func (b *bench) send(ctx context.Context) error {
+	conc := b.o.conc
+	if conc <= 0 {
+		conc = 4 // crm.concurrency's default
+	}
+	// The stub's capacity with celbridge's client at the same concurrency, just before and
+	// just after the backfill: the ratio uses their mean.
+	before, err := stubCapacity(ctx, b.stub.url+"/capacity", 20000, conc)
+	if err != nil {
+		return err
+	}
+	b.logf("stub capacity with crm.Client at concurrency %d (before): %.0f requests/s", conc, before)
 	cfgPath, storePath, err := b.writeConfig(instance{name: "send", db: b.bulkDB(), schedule: "@every 1s", path: "send"})
 	if err != nil {
 		return err
@@ -315,16 +334,16 @@ func (b *bench) send(ctx context.Context) error {
 	r.EventsPerSec = float64(r.Events) / took.Seconds()
 	size := fileSize(storePath) + fileSize(storePath+"-wal") + fileSize(storePath+"-shm")
 	r.StoreMiBPer100kCalls = float64(size) / (1 << 20) / (float64(r.Calls) / 100_000)
-	b.logf("send: %.0f rows/s, %.0f events/s, %d events (want %d), store %.1f MiB", r.RowsPerSec, r.EventsPerSec, r.Events, r.WantEvents, float64(size)/(1<<20))
+	b.logf("send: %.0f rows/s, %.0f events/s, %d events (want %d), %d duplicates, store %.1f MiB", r.RowsPerSec, r.EventsPerSec, r.Events, r.WantEvents, r.Duplicates, float64(size)/(1<<20))
 	if r.Events != r.WantEvents {
 		return fmt.Errorf("the CRM stub got %d distinct requests, the generated calls expect %d", r.Events, r.WantEvents)
 	}
-	cap, err := stubCapacity(ctx, b.stub.url+"/capacity", 20000, 4)
+	after, err := stubCapacity(ctx, b.stub.url+"/capacity", 20000, conc)
 	if err != nil {
 		return err
 	}
-	b.res.StubEventsPerSec = cap
-	b.logf("stub capacity with crm.Client at concurrency 4: %.0f requests/s", cap)
+	b.res.StubEventsPerSec, b.res.StubAfter, b.res.StubConcurrency = before, after, conc
+	b.logf("stub capacity with crm.Client at concurrency %d (after): %.0f requests/s", conc, after)
 	return nil
 }
 
