@@ -306,8 +306,10 @@ func (b *bench) send(ctx context.Context) error {
 		conc = 4 // crm.concurrency's default
 	}
 	// The stub's capacity with celbridge's client at the same concurrency, just before and
-	// just after the backfill: the ratio uses their mean.
-	before, err := stubCapacity(ctx, b.stub.url+"/capacity", 20000, conc)
+	// just after the backfill: the ratio uses their mean. As many requests as the backfill
+	// sends (20,000 at most, 2,000 at least).
+	probe := min(max(b.res.bulkExpect.events, 2000), 20000)
+	before, err := stubCapacity(ctx, b.stub.url+"/capacity", probe, conc)
 	if err != nil {
 		return err
 	}
@@ -338,7 +340,7 @@ func (b *bench) send(ctx context.Context) error {
 	if r.Events != r.WantEvents {
 		return fmt.Errorf("the CRM stub got %d distinct requests, the generated calls expect %d", r.Events, r.WantEvents)
 	}
-	after, err := stubCapacity(ctx, b.stub.url+"/capacity", 20000, conc)
+	after, err := stubCapacity(ctx, b.stub.url+"/capacity", probe, conc)
 	if err != nil {
 		return err
 	}
