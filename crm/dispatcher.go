@@ -42,10 +42,12 @@ const (
 // Defaults of the Dispatcher.
 const (
 	DefaultConcurrency = 4
-	// callsPerPush is how many calls may be in flight per push slot (MaxCalls' default): a
+	// CallsPerPush is how many calls may be in flight per push slot (MaxCalls' default): a
 	// call whose push ended waits for its outcome to be written, which is grouped with other
-	// calls' into one transaction and fsync, while the slot pushes another call's row.
-	callsPerPush = 16
+	// calls' into one transaction and fsync, while the slot pushes another call's row. So
+	// many requests may be accepted by the CRM but not yet recorded when the process dies:
+	// they are sent again after the restart, with the same Idempotency-Key.
+	CallsPerPush = 16
 	// dueBatch is how many due rows one outbox read fetches ahead.
 	dueBatch = 256
 	// PollInterval is how often Run looks for due rows without a Notify: it picks up retries
@@ -360,7 +362,7 @@ func (d *Dispatcher) maxCalls() int {
 	if d.MaxCalls > 0 {
 		return max(d.MaxCalls, 1)
 	}
-	return callsPerPush * d.concurrency()
+	return CallsPerPush * d.concurrency()
 }
 
 func (d *Dispatcher) now() time.Time {
