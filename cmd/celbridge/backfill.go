@@ -97,7 +97,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 }
 
 // backfillMemoryLimit is the Go heap's soft limit during a backfill.
-const backfillMemoryLimit = 40 << 20
+const backfillMemoryLimit = 32 << 20
 
 // enqueueGroup is how many events backfill stores in one transaction: one fsync for them all.
 const enqueueGroup = 2048
