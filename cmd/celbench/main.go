@@ -95,6 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(d)
 		o.work = d
 	}
+	if err := os.MkdirAll(o.work, 0o755); err != nil {
+		return err
+	}
 	if o.slowLog == "" {
 		o.slowLog = filepath.Join(o.work, "slow.log")
 	}
