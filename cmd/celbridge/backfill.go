@@ -48,7 +48,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	// growing the process past what issue 13 allows (64 MiB, of which the SQLite page caches
 	// and the runtime take some). The daemon keeps Go's defaults.
 	debug.SetGCPercent(400)
-	debug.SetMemoryLimit(backfillMemoryLimit)
+	softMemoryLimit(backfillMemoryLimit)
 	if f.to != "" && f.toID != 0 {
 		return usageError{errors.New("give the end of the range with -to TIME or -to-id ID, not both")}
 	}
