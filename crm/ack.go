@@ -20,7 +20,8 @@ const ackMsg = "the CRM accepted a request but the outbox cannot record it; the 
 // outcome either, and the call's later rows wait behind the unrecorded one anyway.
 //
 // An ack lives only in memory: if the process stops before the outbox works again, the row is
-// pushed again after the restart, with the same Idempotency-Key.
+// pushed again after the restart, with the same Idempotency-Key. Pushes that started while the
+// first failing write was under way (at most MaxCalls) become acks too.
 type ack struct {
 	event    celbridge.Event
 	attempts int       // the push's attempt number (for the log)
@@ -37,6 +38,16 @@ func (d *Dispatcher) keepAck(r celbridge.Delivery, at time.Time) {
 		d.acks = map[int64]*ack{}
 	}
 	d.acks[r.ID] = &ack{event: r.Event, attempts: r.Attempts + 1, at: at, writes: 1, next: at.Add(d.backoff(1))}
+}
+
+// acked reports whether row id was accepted by the CRM and waits to be recorded: it must not
+// be pushed again, though the outbox still has it pending (its call's push may have ended just
+// before dispatch asked the outbox for due rows).
+func (d *Dispatcher) acked(id int64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.acks[id]
+	return ok
 }
 
 // unrecorded returns how many accepted pushes wait to be recorded.

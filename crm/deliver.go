@@ -10,7 +10,9 @@ import (
 )
 
 // deliver pushes one row and records the outcome in the outbox. The call stays in flight until
-// the outbox is written, so its next row cannot be picked up before this one is settled.
+// the outbox is written, so its next row cannot be picked up before this one is settled; the
+// push slot is free as soon as the push ended, so that the outcomes of many calls are written
+// together (Outbox.Delivered groups concurrent marks in one transaction).
 func (d *Dispatcher) deliver(ctx context.Context, r celbridge.Delivery, t *tally) {
 	defer d.release(r.Event.GeneralCallID)
 	start := time.Now()
@@ -18,6 +20,7 @@ func (d *Dispatcher) deliver(ctx context.Context, r celbridge.Delivery, t *tally
 	// outcome is recorded, so a clean stop sends nothing twice. Run waits for it.
 	err := d.Pusher.Push(context.WithoutCancel(ctx), r.Event)
 	elapsed := time.Since(start)
+	d.pushed()
 	// A push that got its 2xx must be recorded even if shutdown began meanwhile, or it would
 	// be sent twice.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)

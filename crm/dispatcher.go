@@ -42,6 +42,14 @@ const (
 // Defaults of the Dispatcher.
 const (
 	DefaultConcurrency = 4
+	// CallsPerPush is how many calls may be in flight per push slot (MaxCalls' default): a
+	// call whose push ended waits for its outcome to be written, which is grouped with other
+	// calls' into one transaction and fsync, while the slot pushes another call's row. So
+	// many requests may be accepted by the CRM but not yet recorded when the process dies:
+	// they are sent again after the restart, with the same Idempotency-Key.
+	CallsPerPush = 16
+	// dueBatch is how many due rows one outbox read fetches ahead.
+	dueBatch = 256
 	// PollInterval is how often Run looks for due rows without a Notify: it picks up retries
 	// whose backoff ended and rows committed by another process (backfill).
 	PollInterval = 250 * time.Millisecond
@@ -59,6 +67,9 @@ type Dispatcher struct {
 	Pusher Pusher
 	// Concurrency is the number of pushes in flight at most; 0 means DefaultConcurrency.
 	Concurrency int
+	// MaxCalls is the number of calls in flight at most: being pushed, or pushed and waiting
+	// for their outcome to be recorded; 0 means 16 × Concurrency.
+	MaxCalls int
 	// MaxAttempts parks a row as failed after that many transient failures; 0 retries forever.
 	MaxAttempts int
 	// Backoff gives the wait after failed attempt n (1-based); nil means DefaultBackoff.
@@ -80,8 +91,13 @@ type Dispatcher struct {
 	crmLog   *throttle // CRM failures and recovery
 	storeLog *throttle // outbox read and write errors
 
+	// queue holds due rows read ahead, of calls not in flight when read: the heads of their
+	// calls until this Dispatcher settles them (no other writer delivers while it runs).
+	queue []celbridge.Delivery
+
 	mu       sync.Mutex
-	inflight map[string]struct{} // generalCallIDs being pushed
+	inflight map[string]struct{} // generalCallIDs being pushed or recorded
+	pushing  int                 // pushes in flight
 	// cool holds rows whose failed push could not be recorded as such (a full disk): they
 	// stay pending and due, so they wait until this time instead of being pushed again at
 	// once.
@@ -237,29 +253,38 @@ func (d *Dispatcher) check() error {
 	return nil
 }
 
-// dispatch asks the outbox for due rows and starts a push for each whose call is not in
-// flight, while slots are free. It reports whether it started a push or some were in flight
-// when it began (then more may become due).
+// dispatch starts a push for each due row whose call is not in flight, while push slots are
+// free, reading due rows from the outbox dueBatch at a time when none is left from the last
+// read. It reports whether it started a push, or some were in flight when it began, or rows
+// read ahead wait (then more may become due).
 //
 // Calls in flight when Due is asked are skipped even if their push ends meanwhile: the row Due
 // returned for them may be the one just delivered. Their release wakes the loop, and the next
 // Due sees the call's next row.
 func (d *Dispatcher) dispatch(ctx context.Context, now time.Time, wg *sync.WaitGroup, t *tally) (more bool, err error) {
 	before := d.snapshot()
-	free := d.concurrency() - len(before)
-	if free <= 0 || ctx.Err() != nil {
+	if d.free() <= 0 || ctx.Err() != nil {
 		return len(before) > 0, nil
 	}
-	// Rows in flight are still pending, so Due returns them again: ask for enough to fill
-	// every free slot even then.
-	rows, err := d.Outbox.Due(ctx, now, free+len(before))
-	if err != nil {
-		return false, err
+	if len(d.queue) == 0 {
+		// Rows in flight are still pending, so Due returns them again: ask for a batch
+		// beyond them.
+		rows, err := d.Outbox.Due(ctx, now, dueBatch+len(before))
+		if err != nil {
+			return false, err
+		}
+		for _, r := range rows {
+			if _, stale := before[r.Event.GeneralCallID]; !stale && !d.acked(r.ID) {
+				d.queue = append(d.queue, r)
+			}
+		}
 	}
 	started := 0
-	for _, r := range rows {
-		call := r.Event.GeneralCallID
-		if _, stale := before[call]; stale || d.cooling(r.ID, d.now()) || !d.claim(call) {
+	for len(d.queue) > 0 && d.free() > 0 {
+		r := d.queue[0]
+		d.queue[0] = celbridge.Delivery{}
+		d.queue = d.queue[1:]
+		if d.cooling(r.ID, d.now()) || d.acked(r.ID) || !d.claim(r.Event.GeneralCallID) {
 			continue
 		}
 		started++
@@ -269,7 +294,17 @@ func (d *Dispatcher) dispatch(ctx context.Context, now time.Time, wg *sync.WaitG
 			d.deliver(ctx, r, t)
 		}()
 	}
-	return started > 0 || len(before) > 0, nil
+	if len(d.queue) == 0 {
+		d.queue = nil // let the batch's array go
+	}
+	return started > 0 || len(before) > 0 || len(d.queue) > 0, nil
+}
+
+// free returns how many pushes may start now.
+func (d *Dispatcher) free() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return min(d.concurrency()-d.pushing, d.maxCalls()-len(d.inflight))
 }
 
 // snapshot returns the calls in flight now.
@@ -279,18 +314,30 @@ func (d *Dispatcher) snapshot() map[string]struct{} {
 	return maps.Clone(d.inflight)
 }
 
-// claim marks call as in flight if it is not already and a slot is free.
+// claim marks call as in flight, and a push slot as taken, if the call is not in flight
+// already and a slot is free.
 func (d *Dispatcher) claim(call string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.inflight[call]; ok || len(d.inflight) >= d.concurrency() {
+	if _, ok := d.inflight[call]; ok || d.pushing >= d.concurrency() || len(d.inflight) >= d.maxCalls() {
 		return false
 	}
 	d.inflight[call] = struct{}{}
+	d.pushing++
 	return true
 }
 
-// release ends call's push and wakes the loop: its next row may be due now.
+// pushed frees the push slot of a push that ended and wakes the loop: another call's row may
+// be pushed while this one's outcome is written.
+func (d *Dispatcher) pushed() {
+	d.mu.Lock()
+	d.pushing--
+	d.mu.Unlock()
+	d.Notify()
+}
+
+// release ends call's delivery (its outcome is recorded) and wakes the loop: its next row may
+// be due now.
 func (d *Dispatcher) release(call string) {
 	d.mu.Lock()
 	delete(d.inflight, call)
@@ -309,6 +356,13 @@ func (d *Dispatcher) concurrency() int {
 		return d.Concurrency
 	}
 	return DefaultConcurrency
+}
+
+func (d *Dispatcher) maxCalls() int {
+	if d.MaxCalls > 0 {
+		return max(d.MaxCalls, 1)
+	}
+	return CallsPerPush * d.concurrency()
 }
 
 func (d *Dispatcher) now() time.Time {

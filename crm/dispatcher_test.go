@@ -599,7 +599,9 @@ func TestDispatcher_AcceptedNotRecordedAtStop(t *testing.T) {
 	b := setup(t, srv.URL)
 	b.ob.add(callEvents("801", 0)...)
 	b.ob.add(callEvents("802", 0)...)
-	b.d.Concurrency = 1 // call 802 waits: no push starts while one is unrecorded
+	// Call 802 waits: no push starts while one is unrecorded. (With more calls in flight than
+	// one, 802 could be pushed while 801's outcome is being written, before the write fails.)
+	b.d.Concurrency, b.d.MaxCalls = 1, 1
 	b.ob.writeErr = errors.New("database or disk is full")
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)

@@ -10,13 +10,19 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	celcrm "github.com/celbridge/celbridge/crm"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
 
-// concurrency is crm.concurrency in these tests: at most this many requests are in flight
-// when the process dies, so at most this many may arrive twice per kill.
+// concurrency is crm.concurrency in these tests.
 const concurrency = 4
+
+// inFlight is how many requests may be in flight when the process dies, so at most this many
+// may arrive twice per kill: a call is in flight from its push until its outcome is recorded,
+// and the outcomes of up to crm.CallsPerPush × concurrency calls share one transaction (issue
+// 13: one fsync for many requests).
+const inFlight = celcrm.CallsPerPush * concurrency
 
 // checkDuplicates fails the test for every request that arrived (answered 200) more than once
 // unless its earlier copy was in flight when celbridge was killed. "In flight" is decided from
@@ -24,7 +30,7 @@ const concurrency = 4
 // after the previous one is recorded as delivered, so a copy that was followed by another
 // request of the same call before the kill had been recorded, and sending it again is a bug.
 // A copy answered after which the process died before recording it is in flight; so is one
-// whose answer never reached the client. Each kill may excuse at most concurrency copies.
+// whose answer never reached the client. Each kill may excuse at most inFlight copies.
 func checkDuplicates(t *testing.T, log []request) (dups int) {
 	t.Helper()
 	sent := map[string][]int{} // call → indexes of its requests so far
@@ -55,8 +61,8 @@ func checkDuplicates(t *testing.T, log []request) (dups int) {
 						r.key, log[laterBefore(log, sent[r.call], r.key, prev, m)].key)
 				default:
 					excused[m]++
-					if excused[m] == concurrency+1 {
-						t.Errorf("more than %d requests resent after the kill or stop at log index %d: only requests in flight may be", concurrency, m)
+					if excused[m] == inFlight+1 {
+						t.Errorf("more than %d requests resent after the kill or stop at log index %d: only requests in flight may be", inFlight, m)
 					}
 				}
 			}

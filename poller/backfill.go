@@ -17,6 +17,13 @@ type RangeSource interface {
 	ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error)
 }
 
+// RangeStreamer reads a whole id range with one query; *MySQLSource implements it. Backfill
+// reads its range with it when its Source has it, and the rows after the range (of calls
+// still open at its end) in batches.
+type RangeStreamer interface {
+	Stream(ctx context.Context, fromID, toID int64, chunk int, fn func([]celbridge.CELRow) error) error
+}
+
 // BackfillMapper is the mapper as Backfill uses it: Skip gives it the time of a row past the
 // range that belongs to no open call.
 type BackfillMapper interface {
@@ -54,6 +61,29 @@ func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
 		limit = 1000
 	}
 	after := b.FromID - 1
+	if st, ok := b.Source.(RangeStreamer); ok && b.ToID >= b.FromID {
+		err := st.Stream(ctx, b.FromID, b.ToID, limit, func(batch []celbridge.CELRow) error {
+			if err := ctx.Err(); err != nil {
+				return ErrStopped
+			}
+			events, _, n := b.feed(batch)
+			rows += n
+			after = batch[len(batch)-1].ID
+			return b.emit(ctx, events, after)
+		})
+		switch {
+		case errors.Is(err, ErrStopped) || err != nil && ctx.Err() != nil:
+			return rows, ErrStopped
+		case err != nil:
+			return rows, err // Stream's error names the range
+		}
+		after = b.ToID
+		if b.Mapper.OpenCalls() == 0 {
+			return rows, nil
+		}
+	}
+	// The range in batches (a Source that cannot stream), then the rows after it that belong
+	// to calls still open.
 	for {
 		if err := ctx.Err(); err != nil {
 			return rows, ErrStopped
@@ -62,38 +92,53 @@ func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
 		if err != nil {
 			return rows, err // already says "read cel after id N"
 		}
-		var events []celbridge.Event
-		done := len(batch) < limit
-		for _, r := range batch {
-			after = r.ID
-			if r.ID > b.ToID {
-				if b.Mapper.OpenCalls() == 0 {
-					done = true
-					break
-				}
-				if !b.Mapper.Wants(r) {
-					// Its time still counts: it ends calls without LINKEDID_END.
-					events = append(events, b.Mapper.Skip(r)...)
-					continue
-				}
-			}
-			rows++
-			ev, warn := b.Mapper.Feed(r)
-			if warn != nil && b.Warn != nil && (b.Routine == nil || !b.Routine(warn)) {
-				b.Warn(r, warn)
-			}
-			events = append(events, ev...)
+		events, past, n := b.feed(batch)
+		rows += n
+		if len(batch) > 0 {
+			after = batch[len(batch)-1].ID
 		}
-		// Calls still open at the end of the table may be in progress: they are left to the
-		// live poller (a Flush here sent a wrong early hangupTheCall for a call in progress).
-		if err := b.Emit(ctx, events); err != nil {
+		if err := b.emit(ctx, events, after); err != nil {
 			return rows, err
 		}
-		if b.Progress != nil {
-			b.Progress(min(after, b.ToID))
-		}
-		if done {
+		if past || len(batch) < limit {
 			return rows, nil
 		}
 	}
+}
+
+// feed maps a batch of rows in id order. It stops at the first row past ToID once no call is
+// open (done), and counts the rows fed.
+func (b *Backfill) feed(batch []celbridge.CELRow) (events []celbridge.Event, done bool, rows int64) {
+	for _, r := range batch {
+		if r.ID > b.ToID {
+			if b.Mapper.OpenCalls() == 0 {
+				return events, true, rows
+			}
+			if !b.Mapper.Wants(r) {
+				// Its time still counts: it ends calls without LINKEDID_END.
+				events = append(events, b.Mapper.Skip(r)...)
+				continue
+			}
+		}
+		rows++
+		ev, warn := b.Mapper.Feed(r)
+		if warn != nil && b.Warn != nil && (b.Routine == nil || !b.Routine(warn)) {
+			b.Warn(r, warn)
+		}
+		events = append(events, ev...)
+	}
+	return events, false, rows
+}
+
+// emit hands a batch's events to Emit and reports progress up to lastID. Calls still open at
+// the end of the table may be in progress: they are left to the live poller (a Flush here sent
+// a wrong early hangupTheCall for a call in progress).
+func (b *Backfill) emit(ctx context.Context, events []celbridge.Event, lastID int64) error {
+	if err := b.Emit(ctx, events); err != nil {
+		return err
+	}
+	if b.Progress != nil {
+		b.Progress(min(lastID, b.ToID))
+	}
+	return nil
 }

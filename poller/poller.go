@@ -43,6 +43,10 @@ type Mapper interface {
 	OpenCalls() int
 }
 
+// catchUpEvents is how many events of full batches the poller gathers before it commits them
+// when it is behind (after a stop).
+const catchUpEvents = 2048
+
 // maxTrackedGap is the widest run of missing ids the poller waits for. A wider hole (an
 // auto-increment jump, rows deleted by hand) cannot be a few transactions in flight.
 const maxTrackedGap = 1000
@@ -150,7 +154,8 @@ func (p *Poller) untilNext(s Schedule) time.Duration {
 }
 
 // Tick runs one poll: late rows that fill gaps, then every new row in batches, then the calls
-// that ended without LINKEDID_END. Each batch is committed with its cursor.
+// that ended without LINKEDID_END. The events are committed with their cursor at the end of
+// the poll, and while it reads a backlog every catchUpEvents events.
 func (p *Poller) Tick(ctx context.Context) error {
 	if err := p.start(ctx); err != nil {
 		return err
@@ -198,8 +203,14 @@ func (p *Poller) Tick(ctx context.Context) error {
 			}
 			break
 		}
-		if err := p.commit(ctx, events); err != nil {
-			return err
+		// A backlog (a full batch, more to read): the events wait for the next batches, so that
+		// one transaction (one fsync) carries many batches while catching up. What is read
+		// is committed at the end of the poll anyway.
+		p.pending = append(p.pending, events...)
+		if len(p.pending) >= catchUpEvents {
+			if err := p.commit(ctx, nil); err != nil {
+				return err
+			}
 		}
 	}
 	p.stats.LastOK.Store(p.now().UnixMilli())

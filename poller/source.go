@@ -5,8 +5,10 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"slices"
@@ -345,9 +347,7 @@ func (s *MySQLSource) query(format string) string {
 
 // readRows runs a select of s.columns and scans every row. All text is read as raw bytes
 // and converted here, so no value can fail the batch: NULL becomes "", and a NULL, zero or
-// invalid eventtime becomes the zero time. This is the backfill's hot path: values that
-// repeat within a batch (event types, contexts, a call's linkedid and channel names…) are
-// allocated once per batch, and eventtime is parsed once per distinct value.
+// invalid eventtime becomes the zero time.
 func (s *MySQLSource) readRows(ctx context.Context, q string, args ...any) ([]celbridge.CELRow, error) {
 	s.queries.Add(1)
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -356,34 +356,11 @@ func (s *MySQLSource) readRows(ctx context.Context, q string, args ...any) ([]ce
 	}
 	defer rows.Close()
 	out := make([]celbridge.CELRow, 0, s.sizeHint.Load())
-	var raw [19]sql.RawBytes
-	dest := make([]any, len(raw))
-	for i := range raw {
-		dest[i] = &raw[i]
-	}
-	in := make(interner, 256)
-	var lastTime []byte
-	var lastParsed time.Time
+	dec := newRowDecoder(s.loc)
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("scan cel row after id %d: %w", lastID(out), err)
-		}
-		var r celbridge.CELRow
-		id, ok := parseID(raw[0])
-		if !ok {
-			return nil, fmt.Errorf("scan cel row after id %d: id %q is not an integer", lastID(out), raw[0])
-		}
-		r.ID = id
-		r.EventType = in.get(raw[1])
-		if !bytes.Equal(raw[2], lastTime) || lastTime == nil {
-			lastTime = append(lastTime[:0], raw[2]...)
-			lastParsed = parseEventTimeBytes(raw[2], s.loc)
-		}
-		r.EventTime = lastParsed
-		for i, p := range [...]*string{&r.CIDName, &r.CIDNum, &r.CIDANI, &r.CIDRDNIS, &r.CIDDNID,
-			&r.Exten, &r.Context, &r.ChanName, &r.AppName, &r.AppData, &r.AccountCode,
-			&r.UniqueID, &r.LinkedID, &r.Peer, &r.UserDefType, &r.Extra} {
-			*p = in.get(capField(raw[i+3]))
+		r, err := dec.scan(rows, lastID(out))
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}
@@ -394,6 +371,270 @@ func (s *MySQLSource) readRows(ctx context.Context, q string, args ...any) ([]ce
 	// huge batch does not pin memory for idle polls).
 	s.sizeHint.Store(int64(min(max(len(out), 16), 4096)))
 	return out, nil
+}
+
+// readBetween reads a whole id range in one statement, for Stream.
+const readBetween = "SELECT %s FROM %s WHERE id BETWEEN %d AND %d ORDER BY id"
+
+// Stream reads the rows with fromID <= id <= toID in id order with one primary-key-bounded
+// query, and passes them to fn in chunks of at most chunk rows, in order. The server sends the
+// rows as they are taken (nothing is buffered whole on either side), so memory does not grow
+// with the range. One goroutine takes the rows off the connection as raw bytes, a chunk or two
+// ahead of this one, which turns them into CELRows and calls fn: on two cores the driver's
+// work and celbridge's overlap. fn must not keep the slice: it is reused once fn returns. An
+// error from fn stops the read and is returned as it is.
+//
+// This is backfill's read; the live poller reads in batches (ReadAfter), which never hold a
+// statement open on the PBX's database between polls.
+func (s *MySQLSource) Stream(ctx context.Context, fromID, toID int64, chunk int, fn func([]celbridge.CELRow) error) error {
+	if chunk <= 0 {
+		return fmt.Errorf("read cel ids %d..%d: chunk %d is not positive", fromID, toID, chunk)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // also ends the statement early: the driver drops the connection
+	const buffers = 4
+	full := make(chan *rawChunk, buffers)
+	free := make(chan *rawChunk, buffers)
+	for range buffers {
+		free <- &rawChunk{}
+	}
+	read := make(chan error, 1)
+	go func() {
+		defer close(full)
+		read <- s.stream(ctx, fromID, toID, chunk, full, free)
+	}()
+	dec := newRowDecoder(s.loc)
+	rows := make([]celbridge.CELRow, 0, chunk)
+	var fnErr error
+	for c := range full {
+		if fnErr == nil {
+			rows = rows[:0]
+			dec.reset()
+			for i := range c.n {
+				rows = append(rows, dec.decode(c.id[i], c.row(i)))
+			}
+			if fnErr = fn(rows); fnErr != nil {
+				cancel()
+			}
+		}
+		free <- c
+	}
+	if fnErr != nil {
+		return fnErr
+	}
+	if err := <-read; err != nil {
+		return fmt.Errorf("read cel ids %d..%d: %w", fromID, toID, err)
+	}
+	return nil
+}
+
+// rawChunk is rows as the server sent them: their ids, and the other 18 columns as spans of
+// one byte arena (NULL is empty).
+type rawChunk struct {
+	n     int
+	id    []int64
+	spans [][18][2]int32
+	arena []byte
+	cols  [19][]byte // row's scratch
+}
+
+func (c *rawChunk) reset() {
+	c.n, c.id, c.spans, c.arena = 0, c.id[:0], c.spans[:0], c.arena[:0]
+}
+
+// add appends a row; vals are its columns after the id.
+func (c *rawChunk) add(id int64, vals []driver.Value) error {
+	var sp [18][2]int32
+	for i, v := range vals {
+		var b []byte
+		switch v := v.(type) {
+		case nil:
+		case []byte:
+			b = capField(v)
+		case string:
+			b = capField([]byte(v))
+		default:
+			return fmt.Errorf("cel id %d: column %s is %T, not text", id, celColumns[i+1], v)
+		}
+		sp[i] = [2]int32{int32(len(c.arena)), int32(len(c.arena) + len(b))}
+		c.arena = append(c.arena, b...)
+	}
+	c.id = append(c.id, id)
+	c.spans = append(c.spans, sp)
+	c.n++
+	return nil
+}
+
+// row returns row i's columns, indexed as celColumns (the id's slot is empty).
+func (c *rawChunk) row(i int) *[19][]byte {
+	for j, sp := range c.spans[i] {
+		c.cols[j+1] = c.arena[sp[0]:sp[1]:sp[1]]
+	}
+	return &c.cols
+}
+
+// stream runs Stream's query and sends the rows to full in chunks taken from free. It reads
+// through the driver's own interface: database/sql's per-row locking and conversions cost
+// as much as the rest of the read (BENCHMARKS.md).
+func (s *MySQLSource) stream(ctx context.Context, fromID, toID int64, chunk int, full, free chan *rawChunk) error {
+	s.queries.Add(1)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.explain(err, "connect to "+s.grantOn)
+	}
+	defer conn.Close()
+	// The ids are integers formatted here, so the statement needs no parameters.
+	q := fmt.Sprintf(readBetween, s.columns, s.table, fromID, toID)
+	return conn.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("the MySQL driver cannot run a query directly (%T)", dc)
+		}
+		rows, err := qc.QueryContext(ctx, q, nil)
+		if err != nil {
+			return s.explain(err, "query "+s.grantOn)
+		}
+		defer rows.Close()
+		vals := make([]driver.Value, len(rows.Columns()))
+		if len(vals) != len(celColumns) {
+			return fmt.Errorf("query %s: %d columns, want %d", s.grantOn, len(vals), len(celColumns))
+		}
+		var c *rawChunk
+		last := fromID - 1
+		for {
+			if c == nil {
+				select {
+				case c = <-free:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				c.reset()
+			}
+			err := rows.Next(vals)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return s.explain(err, "read "+s.grantOn)
+			}
+			id, ok := driverID(vals[0])
+			if !ok {
+				return fmt.Errorf("scan cel row after id %d: id %v is not an integer", last, vals[0])
+			}
+			if err := c.add(id, vals[1:]); err != nil {
+				return fmt.Errorf("scan cel row after id %d: %w", last, err)
+			}
+			last = id
+			if c.n == chunk {
+				full <- c
+				c = nil
+			}
+		}
+		if c != nil && c.n > 0 {
+			full <- c
+		}
+		return nil
+	})
+}
+
+// driverID reads the id column as the driver returns it.
+func driverID(v driver.Value) (int64, bool) {
+	switch v := v.(type) {
+	case int64:
+		return v, v >= 0
+	case uint64:
+		return int64(v), v <= 1<<62
+	case []byte:
+		return parseID(v)
+	}
+	return 0, false
+}
+
+// rowDecoder turns raw CEL columns into CELRows. This is the backfill's hot path: values that
+// repeat (event types, contexts, a call's linkedid and channel names…) are allocated once per
+// batch or chunk, and eventtime is parsed once per distinct value.
+type rowDecoder struct {
+	loc        *time.Location
+	raw        [19]sql.RawBytes
+	dest       []any
+	in         interner
+	last       [19]string // each column's previous value: rows of one call come together
+	lastTime   []byte
+	lastParsed time.Time
+}
+
+func newRowDecoder(loc *time.Location) *rowDecoder {
+	d := &rowDecoder{loc: loc, dest: make([]any, 19), in: make(interner, 256)}
+	for i := range d.raw {
+		d.dest[i] = &d.raw[i]
+	}
+	return d
+}
+
+// maxInternerSize bounds the strings one decoder keeps between resets.
+const maxInternerSize = 4096
+
+// reset lets the strings interned so far go, when there are many (a new chunk began).
+func (d *rowDecoder) reset() {
+	if len(d.in) > maxInternerSize {
+		clear(d.in)
+	}
+}
+
+// scan reads the current row of rows; after is the id before it, for errors.
+func (d *rowDecoder) scan(rows *sql.Rows, after int64) (celbridge.CELRow, error) {
+	if err := rows.Scan(d.dest...); err != nil {
+		return celbridge.CELRow{}, fmt.Errorf("scan cel row after id %d: %w", after, err)
+	}
+	id, ok := parseID(d.raw[0])
+	if !ok {
+		return celbridge.CELRow{}, fmt.Errorf("scan cel row after id %d: id %q is not an integer", after, d.raw[0])
+	}
+	var cols [19][]byte
+	for i := 1; i < len(cols); i++ {
+		cols[i] = capField(d.raw[i])
+	}
+	return d.decode(id, &cols), nil
+}
+
+// decode builds the row with id from its columns, indexed as celColumns.
+func (d *rowDecoder) decode(id int64, raw *[19][]byte) celbridge.CELRow {
+	var r celbridge.CELRow
+	r.ID = id
+	r.EventType = d.get(1, raw[1])
+	if !bytes.Equal(raw[2], d.lastTime) || d.lastTime == nil {
+		d.lastTime = append(d.lastTime[:0], raw[2]...)
+		d.lastParsed = parseEventTimeBytes(raw[2], d.loc)
+	}
+	r.EventTime = d.lastParsed
+	r.CIDName = d.get(3, raw[3])
+	r.CIDNum = d.get(4, raw[4])
+	r.CIDANI = d.get(5, raw[5])
+	r.CIDRDNIS = d.get(6, raw[6])
+	r.CIDDNID = d.get(7, raw[7])
+	r.Exten = d.get(8, raw[8])
+	r.Context = d.get(9, raw[9])
+	r.ChanName = d.get(10, raw[10])
+	r.AppName = d.get(11, raw[11])
+	r.AppData = d.get(12, raw[12])
+	r.AccountCode = d.get(13, raw[13])
+	r.UniqueID = d.get(14, raw[14])
+	r.LinkedID = d.get(15, raw[15])
+	r.Peer = d.get(16, raw[16])
+	r.UserDefType = d.get(17, raw[17])
+	r.Extra = d.get(18, raw[18])
+	return r
+}
+
+// get returns column col's value b as a string: the previous row's when it is the same (no
+// lookup), else the interned one.
+func (d *rowDecoder) get(col int, b []byte) string {
+	if string(b) == d.last[col] { // compared without allocating
+		return d.last[col]
+	}
+	v := d.in.get(b)
+	d.last[col] = v
+	return v
 }
 
 // maxField is the most kept of one text column of a CEL row. Real values are far shorter

@@ -368,6 +368,7 @@ INSERT INTO cel (id, eventtype, eventtime, linkedid, amaflags) VALUES
 	if !slices.Equal(ids(rows), []int64{1, 2, 3, 4}) {
 		t.Fatalf("ids = %v", ids(rows))
 	}
+	sameRows(t, "streamed NULLs and bad dates", streamAll(t, s, 1, 4, 3), rows)
 	if rows[0] != (celbridge.CELRow{ID: 1}) {
 		t.Errorf("all-NULL row = %+v, want only the id", rows[0])
 	}
@@ -388,6 +389,7 @@ INSERT INTO cel (id, eventtype, eventtime, amaflags) VALUES
 	if err != nil || !slices.Equal(ids(rows), []int64{5, 6, 7}) {
 		t.Fatalf("after garbage: ids %v, %v", ids(rows), err)
 	}
+	sameRows(t, "streamed text eventtimes", streamAll(t, s, 5, 7, 2), rows)
 	for i, want := range []time.Time{{}, time.Date(2026, 11, 26, 10, 0, 1, 250e6, time.UTC), time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)} {
 		if !rows[i].EventTime.Equal(want) {
 			t.Errorf("row %d: eventtime %v, want %v", rows[i].ID, rows[i].EventTime, want)
@@ -533,4 +535,5 @@ func TestMySQLSource_HugeField(t *testing.T) {
 	if len(rows) != 1 || len(rows[0].Extra) != 8<<10 || len(rows[0].AppData) != 100 || rows[0].LinkedID != "a.1" {
 		t.Fatalf("rows %d, extra %d bytes, appdata %d bytes; want 1 row, 8192 and 100", len(rows), len(rows[0].Extra), len(rows[0].AppData))
 	}
+	sameRows(t, "streamed huge field", streamAll(t, s, 1, 1, 10), rows)
 }

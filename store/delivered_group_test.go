@@ -19,6 +19,7 @@ func TestDB_Delivered_Concurrent(t *testing.T) {
 		events = append(events, call(n)...)
 	}
 	mustCommit(t, db, 1, events, 3*calls)
+	var prev []int64
 	for round, typ := range []string{celbridge.Received, celbridge.Answered, celbridge.Hangup} {
 		due, err := db.Due(t.Context(), t0, 1000)
 		if err != nil || len(due) != calls {
@@ -35,7 +36,20 @@ func TestDB_Delivered_Concurrent(t *testing.T) {
 		for i := range 5 { // ids that do not exist, in the same rush
 			wg.Go(func() { errs[len(due)+i] = db.Delivered(t.Context(), int64(1_000_000+i), t0) })
 		}
+		if round > 0 { // rows delivered in the round before: marking them again changes nothing
+			for _, id := range prev {
+				wg.Go(func() {
+					if err := db.Delivered(t.Context(), id, t0); err != nil {
+						t.Errorf("round %d: Delivered again (%d) = %v", round, id, err)
+					}
+				})
+			}
+		}
 		wg.Wait()
+		prev = prev[:0]
+		for _, d := range due {
+			prev = append(prev, d.ID)
+		}
 		for i, err := range errs {
 			if i < len(due) && err != nil {
 				t.Errorf("round %d: Delivered(%d) = %v", round, due[i].ID, err)
@@ -48,5 +62,9 @@ func TestDB_Delivered_Concurrent(t *testing.T) {
 	}
 	if due, err := db.Due(t.Context(), t0, 1000); err != nil || len(due) != 0 {
 		t.Fatalf("after delivering everything Due = %d rows, %v", len(due), err)
+	}
+	var n int
+	if err := store.SQL(db).QueryRow(`SELECT count(*) FROM outbox WHERE state = 'delivered' AND delivered_at IS NOT NULL`).Scan(&n); err != nil || n != 3*calls {
+		t.Errorf("%d rows delivered with a time, %v; want %d", n, err, 3*calls)
 	}
 }

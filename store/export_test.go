@@ -13,9 +13,13 @@ const (
 	StatsCounts    = statsCounts
 	StatsLastError = statsLastError
 	PromoteHead    = promoteHead
+	MarkAll        = markAll
+	PromoteAll     = promoteAll
 	InsertEvent    = insertEvent
 	Requeue        = requeueFailed
 	Undelivered    = countUndelivered
+	PendingUpTo    = pendingUpTo
+	CountUpTo      = countUpTo
 	PruneOutbox    = pruneOutbox
 	PruneCalls     = pruneCalls
 	SelectCall     = selectCall

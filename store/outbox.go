@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -82,7 +83,10 @@ func (db *DB) Delivered(ctx context.Context, id int64, at time.Time) error {
 		db.marksMu.Unlock()
 	}
 	// This caller writes every mark queued now, its own included, then hands the marks queued
-	// meanwhile to the first of their callers.
+	// meanwhile to the first of their callers. When few are queued it first waits a little for
+	// more: a transaction's cost is mostly its commit (the pages it writes, the fsync), which
+	// more marks share.
+	db.gatherMarks()
 	db.marksMu.Lock()
 	batch := db.marks
 	db.marks = nil
@@ -100,6 +104,28 @@ func (db *DB) Delivered(ctx context.Context, id int64, at time.Time) error {
 	return m.err
 }
 
+// A transaction of marks waits up to markWait for markBatch marks.
+const (
+	markBatch = 32
+	markWait  = 2 * time.Millisecond
+)
+
+// gatherMarks waits until markBatch marks are queued or markWait passed, whichever is first.
+// A lone mark (the daemon on a quiet line) is written markWait later; a backfill's marks, which
+// come from many calls at once, share their transactions.
+func (db *DB) gatherMarks() {
+	deadline := time.Now().Add(markWait)
+	for {
+		db.marksMu.Lock()
+		n := len(db.marks)
+		db.marksMu.Unlock()
+		if n >= markBatch || !time.Now().Before(deadline) {
+			return
+		}
+		time.Sleep(markWait / 8)
+	}
+}
+
 // mark is one Delivered call waiting for its transaction.
 type mark struct {
 	id   int64
@@ -109,27 +135,34 @@ type mark struct {
 	wake chan struct{} // capacity 1
 }
 
+// markDelivered sets a row delivered; promoteHead then moves its call's head.
+const markDelivered = `UPDATE outbox SET state = 'delivered', delivered_at = ?, head = 0
+	WHERE id = ? AND state != 'delivered'`
+
+// markAll and promoteAll are markDelivered and promoteHead for a whole batch of marks, given
+// as one JSON array of [id, delivered_at] pairs: two statements for the batch instead of two a
+// mark (each statement costs more to run than the rows it changes).
+const (
+	markAll = `UPDATE outbox SET state = 'delivered', delivered_at = m.at, head = 0
+	FROM (SELECT value ->> 0 AS id, value ->> 1 AS at FROM json_each(?)) AS m
+	WHERE outbox.id = m.id AND outbox.state != 'delivered'`
+	promoteAll = `UPDATE outbox SET head = 1 WHERE id IN (
+	SELECT (SELECT min(o.id) FROM outbox o WHERE o.general_call_id = c.general_call_id AND o.state != 'delivered')
+	FROM outbox c WHERE c.id IN (SELECT value ->> 0 FROM json_each(?)))`
+)
+
+// errMarksDiffer makes writeMarks write a batch mark by mark: some mark does not apply.
+var errMarksDiffer = errors.New("a mark does not apply")
+
 // writeMarks writes batch in one transaction and reports to each caller. A mark that cannot
-// apply (no such row) changes nothing and fails alone; any other error fails the batch.
+// apply (no such row, or delivered already) changes nothing and fails alone; any other error
+// fails the batch.
 func (db *DB) writeMarks(ctx context.Context, batch []*mark) {
 	errs := make([]error, len(batch))
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		for i, m := range batch {
-			res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'delivered', delivered_at = ?, head = 0
-				WHERE id = ? AND state != 'delivered'`, msOr(m.at, db.now()), m.id)
-			if err := changed(ctx, tx, res, err, m.id, StateDelivered); err != nil {
-				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotPending) {
-					errs[i] = err
-					continue
-				}
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, promoteHead, m.id); err != nil {
-				return fmt.Errorf("move head of call: %w", err)
-			}
-		}
-		return nil
-	})
+	err := db.write(ctx, func(tx *sql.Tx) error { return db.markAll(ctx, tx, batch) })
+	if errors.Is(err, errMarksDiffer) {
+		err = db.write(ctx, func(tx *sql.Tx) error { return db.markEach(ctx, tx, batch, errs) })
+	}
 	for i, m := range batch {
 		if err != nil {
 			errs[i] = err
@@ -139,6 +172,48 @@ func (db *DB) writeMarks(ctx context.Context, batch []*mark) {
 		}
 		m.wake <- struct{}{}
 	}
+}
+
+// markAll writes every mark of batch with two statements; errMarksDiffer when one does not
+// apply (the transaction is then rolled back).
+func (db *DB) markAll(ctx context.Context, tx *sql.Tx, batch []*mark) error {
+	pairs := make([][2]int64, len(batch))
+	for i, m := range batch {
+		pairs[i] = [2]int64{m.id, msOr(m.at, db.now())}
+	}
+	list, err := json.Marshal(pairs)
+	if err != nil {
+		return fmt.Errorf("encode marks: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, markAll, string(list))
+	if err != nil {
+		return fmt.Errorf("update: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(len(batch)) {
+		return cmp.Or(err, errMarksDiffer)
+	}
+	if _, err := tx.ExecContext(ctx, promoteAll, string(list)); err != nil {
+		return fmt.Errorf("move heads of calls: %w", err)
+	}
+	return nil
+}
+
+// markEach writes the marks of batch one by one, noting in errs those that do not apply.
+func (db *DB) markEach(ctx context.Context, tx *sql.Tx, batch []*mark, errs []error) error {
+	for i, m := range batch {
+		res, err := tx.ExecContext(ctx, markDelivered, msOr(m.at, db.now()), m.id)
+		if err := changed(ctx, tx, res, err, m.id, StateDelivered); err != nil {
+			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotPending) {
+				errs[i] = err
+				continue
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, promoteHead, m.id); err != nil {
+			return fmt.Errorf("move head of call: %w", err)
+		}
+	}
+	return nil
 }
 
 // Retry records failed attempt number attempts of pending row id and when to try again
@@ -232,6 +307,49 @@ func (db *DB) Undelivered(ctx context.Context, keys []string) (pending, failed i
 		return 0, 0, fmt.Errorf("count undelivered of %d keys: %w", len(keys), err)
 	}
 	return pending, failed, nil
+}
+
+// outboxEnd is the highest outbox id ever assigned (AUTOINCREMENT keeps it in
+// sqlite_sequence, also after the row is pruned).
+const outboxEnd = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)`
+
+// OutboxEnd returns the highest id an outbox row was ever given, 0 for none. Rows enqueued
+// later get greater ids: a backfill notes it before and after enqueueing, and waits for the
+// rows up to its end (PendingUpTo) instead of keeping every key in memory.
+func (db *DB) OutboxEnd(ctx context.Context) (int64, error) {
+	var id int64
+	if err := db.db.QueryRowContext(ctx, outboxEnd).Scan(&id); err != nil {
+		return 0, fmt.Errorf("read last outbox id: %w", db.damaged(ctx, err))
+	}
+	return id, nil
+}
+
+// pendingUpTo and countUpTo read only the pending (failed) rows, through the index on state,
+// however many delivered rows the outbox keeps.
+const (
+	pendingUpTo = `SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_state_created_at
+	WHERE state = 'pending' AND id <= ?)`
+	countUpTo = `SELECT count(*) FROM outbox INDEXED BY outbox_state_created_at
+	WHERE state = ? AND id > ? AND id <= ?`
+)
+
+// PendingUpTo reports whether an outbox row with id <= upTo is still pending.
+func (db *DB) PendingUpTo(ctx context.Context, upTo int64) (bool, error) {
+	var found bool
+	if err := db.reader().QueryRowContext(ctx, pendingUpTo, upTo).Scan(&found); err != nil {
+		return false, fmt.Errorf("look for pending outbox rows up to id %d: %w", upTo, db.damaged(ctx, err))
+	}
+	return found, nil
+}
+
+// CountUpTo counts the outbox rows in state (StatePending or StateFailed) with after < id <=
+// upTo.
+func (db *DB) CountUpTo(ctx context.Context, state string, after, upTo int64) (int, error) {
+	var n int
+	if err := db.reader().QueryRowContext(ctx, countUpTo, state, after, upTo).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s outbox rows in ids %d..%d: %w", state, after+1, upTo, db.damaged(ctx, err))
+	}
+	return n, nil
 }
 
 const requeueFailed = `

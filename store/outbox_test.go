@@ -200,6 +200,48 @@ func TestDB_Undelivered(t *testing.T) {
 	}
 }
 
+// TestDB_PendingUpTo: a backfill waits for the outbox rows up to the id it noted after
+// enqueueing; rows enqueued after it do not hold it up.
+func TestDB_PendingUpTo(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := t.Context()
+	if end, err := db.OutboxEnd(ctx); err != nil || end != 0 {
+		t.Fatalf("OutboxEnd of an empty store = %d, %v", end, err)
+	}
+	mustCommit(t, db, 109, call(1), 3)
+	end, err := db.OutboxEnd(ctx)
+	if err != nil || end != 3 {
+		t.Fatalf("OutboxEnd = %d, %v; want 3", end, err)
+	}
+	mustCommit(t, db, 209, call(2), 3) // later rows: ids 4..6
+	pending := func(upTo int64, want bool) {
+		t.Helper()
+		if got, err := db.PendingUpTo(ctx, upTo); err != nil || got != want {
+			t.Errorf("PendingUpTo(%d) = %v, %v; want %v", upTo, got, err, want)
+		}
+	}
+	pending(end, true)
+	for _, k := range []string{key(1, rcv), key(1, ans)} {
+		if err := db.Delivered(ctx, dueID(t, db, t0, k), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Fail(ctx, dueID(t, db, t0, key(1, hup)), 1, "HTTP 400"); err != nil {
+		t.Fatal(err)
+	}
+	pending(end, false) // call 2 is still pending, after the end
+	pending(6, true)
+	if n, err := db.CountUpTo(ctx, store.StateFailed, 0, end); err != nil || n != 1 {
+		t.Errorf("CountUpTo(failed, 0, 3) = %d, %v; want 1", n, err)
+	}
+	if n, err := db.CountUpTo(ctx, store.StatePending, end, 6); err != nil || n != 3 {
+		t.Errorf("CountUpTo(pending, 3, 6) = %d, %v; want 3", n, err)
+	}
+	if n, err := db.CountUpTo(ctx, store.StateFailed, 3, 6); err != nil || n != 0 {
+		t.Errorf("CountUpTo(failed, 3, 6) = %d, %v; want 0", n, err)
+	}
+}
+
 func TestDB_Requeue_ResetsAttempts(t *testing.T) {
 	db, _ := openTemp(t)
 	ctx := t.Context()

@@ -20,11 +20,15 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		{"Due", store.DueQuery, []any{0, 100}, "outbox_due"},
 		{"PromoteHead", store.PromoteHead, []any{1}, "sqlite_autoindex_outbox_"},
+		{"MarkAll", store.MarkAll, []any{`[[1,2]]`}, "USING INTEGER PRIMARY KEY"},
+		{"PromoteAll", store.PromoteAll, []any{`[[1,2]]`}, "sqlite_autoindex_outbox_"},
 		{"StatsCounts", store.StatsCounts, []any{0}, "outbox_state_created_at"},
 		{"StatsLastError", store.StatsLastError, nil, "outbox_last_error_at"},
 		{"InsertEventHeadCheck", store.InsertEvent, []any{"1", "1.0", "r", 0, "k", "{}", 1, 0}, "sqlite_autoindex_outbox_"},
 		{"Requeue", store.Requeue, []any{""}, "outbox_state_created_at"},
 		{"Undelivered", store.Undelivered, []any{`["k"]`}, "sqlite_autoindex_outbox_"},
+		{"PendingUpTo", store.PendingUpTo, []any{10}, "outbox_state_created_at"},
+		{"CountUpTo", store.CountUpTo, []any{"failed", 0, 10}, "outbox_state_created_at"},
 		{"PruneOutbox", store.PruneOutbox, []any{0}, "outbox_delivered_at"},
 		{"PruneCalls", store.PruneCalls, []any{0}, "outbox_linked_id"},
 		{"SelectCall", store.SelectCall, []any{"1"}, "calls_general_call_id"}, // sorts at most 2 rows

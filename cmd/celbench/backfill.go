@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +42,9 @@ func (e *expectation) add(evs []celbridge.Event) {
 // load generates o.rows CEL rows into celbench_bulk.cel (two inserting connections while the
 // generator runs ahead).
 func (b *bench) load(ctx context.Context) error {
+	if b.o.reuse {
+		return b.reuseBulk(ctx)
+	}
 	db, err := b.createDB(ctx, b.bulkDB())
 	if err != nil {
 		return err
@@ -83,6 +89,32 @@ func (b *bench) load(ctx context.Context) error {
 	return nil
 }
 
+// reuseBulk keeps the bulk table of an earlier run when it holds the rows this one would
+// insert (same generator, same -rows), and only computes what they must produce.
+func (b *bench) reuseBulk(ctx context.Context) error {
+	cfg := loadgen.MapperConfig()
+	exp := &b.res.bulkExpect
+	g := loadgen.New(1, loadgen.OnCallDone(func(c *loadgen.Call) { exp.add(c.Expected(cfg)) }))
+	var rows, last int64
+	for batch := range g.Bulk(b.o.rows, 5000) {
+		rows += int64(len(batch))
+		last = batch[len(batch)-1].ID
+	}
+	var have, maxID int64
+	q := fmt.Sprintf("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM `%s`.cel", b.bulkDB())
+	if err := b.root.QueryRowContext(ctx, q).Scan(&have, &maxID); err != nil {
+		return fmt.Errorf("-reuse: %w", err)
+	}
+	if have != rows || maxID != last {
+		return fmt.Errorf("-reuse: %s.cel has %d rows up to id %d, -rows %d makes %d up to id %d (run without -reuse)",
+			b.bulkDB(), have, maxID, b.o.rows, rows, last)
+	}
+	r := &b.res.Load
+	r.Rows, r.Calls, r.Events = rows, exp.byType[celbridge.Received], exp.events
+	b.logf("reusing %d rows (%d calls, %d expected events)", rows, r.Calls, exp.events)
+	return nil
+}
+
 // raw measures, in b.o.rounds rounds, how fast MariaDB streams the table to a Go client, each
 // round followed by a `backfill -dry-run` over the same rows (so that both see the same
 // machine load; the best of the rounds is reported for each). The raw pass streams with celbridge's driver and query: SELECT of the same
@@ -110,6 +142,9 @@ func (b *bench) raw(ctx context.Context) error {
 		dest[i] = &vals[i]
 	}
 	for pass := range b.o.rounds {
+		if err := b.cliOnce(ctx, pass); err != nil {
+			return err
+		}
 		began := time.Now()
 		var n, after int64
 		for {
@@ -136,7 +171,7 @@ func (b *bench) raw(ctx context.Context) error {
 		}
 		took := time.Since(began)
 		rate := float64(n) / took.Seconds()
-		b.logf("raw pass %d: %d rows in %s: %.0f rows/s", pass+1, n, took.Round(time.Millisecond), rate)
+		b.logf("Go client pass %d: %d rows in %s: %.0f rows/s", pass+1, n, took.Round(time.Millisecond), rate)
 		b.res.RawRounds = append(b.res.RawRounds, rate)
 		if rate > b.res.Raw.RowsPerSec {
 			b.res.Raw = throughput{Rows: n, Calls: b.res.Load.Calls, Seconds: took.Seconds(), RowsPerSec: rate,
@@ -147,6 +182,64 @@ func (b *bench) raw(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// cliColumns is the select list celbridge builds for FreePBX's cel table.
+const cliColumns = "`id`, `eventtype`, `eventtime`, `cid_name`, `cid_num`, `cid_ani`, `cid_rdnis`, `cid_dnid`, `exten`, " +
+	"`context`, `channame`, `appname`, `appdata`, `accountcode`, `uniqueid`, `linkedid`, `peer`, `userdeftype`, `extra`"
+
+// cliOnce times the baseline of issue 13: `mariadb --quick` streaming the rows of the bulk table
+// (SELECT of celbridge's columns, WHERE id BETWEEN, as the SELECT-only user). Its output goes
+// straight to /dev/null: no reader in between slows it (its 200 bytes of text a row would cost
+// celbench more to count than the dry-run's requests do), so it is the fastest the client
+// takes the rows. The table holds exactly the ids 1..rows (load checks it).
+func (b *bench) cliOnce(ctx context.Context, pass int) error {
+	took, err := b.runCLI(ctx, b.bulkDB(), b.res.Load.Rows)
+	if err != nil {
+		return err
+	}
+	rate := float64(b.res.Load.Rows) / took.Seconds()
+	b.logf("mariadb --quick pass %d: %d rows in %s: %.0f rows/s", pass+1, b.res.Load.Rows, took.Round(time.Millisecond), rate)
+	b.res.CLIRounds = append(b.res.CLIRounds, rate)
+	if rate > b.res.CLI.RowsPerSec {
+		b.res.CLI = b.rates(took)
+	}
+	return nil
+}
+
+// runCLI times mariadb --quick streaming ids 1..last of database name's cel table to /dev/null.
+func (b *bench) runCLI(ctx context.Context, name string, last int64) (time.Duration, error) {
+	cfg, err := mysql.ParseDSN(b.readerDSN(name))
+	if err != nil {
+		return 0, err
+	}
+	// The password goes in an option file, not on the command line.
+	opts := fmt.Sprintf("[client]\nuser=%s\npassword=%s\n", cfg.User, cfg.Passwd)
+	if cfg.Net == "unix" {
+		opts += "socket=" + cfg.Addr + "\n"
+	} else {
+		host, port, _ := strings.Cut(cfg.Addr, ":")
+		opts += fmt.Sprintf("host=%s\nport=%s\nprotocol=tcp\n", host, port)
+	}
+	optPath := filepath.Join(b.o.work, "reader.cnf")
+	if err := os.WriteFile(optPath, []byte(opts), 0o600); err != nil {
+		return 0, err
+	}
+	q := fmt.Sprintf("SELECT %s FROM cel WHERE id BETWEEN 1 AND %d", cliColumns, last)
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer null.Close()
+	cmd := exec.CommandContext(ctx, b.o.mariadb, "--defaults-file="+optPath, "--quick", "--batch", cfg.DBName, "-e", q)
+	cmd.Stdout = null
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	began := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s: %w: %s", b.o.mariadb, err, stderr.String())
+	}
+	return time.Since(began), nil
 }
 
 // summary is backfill's last stderr line: "... 123 rows, 45 calls; ...".
@@ -208,6 +301,19 @@ func (b *bench) rates(took time.Duration) throughput {
 // send times `celbridge backfill` delivering to the CRM stub, and the stub's own capacity
 // with celbridge's client at the same concurrency.
 func (b *bench) send(ctx context.Context) error {
+	conc := b.o.conc
+	if conc <= 0 {
+		conc = 4 // crm.concurrency's default
+	}
+	// The stub's capacity with celbridge's client at the same concurrency, just before and
+	// just after the backfill: the ratio uses their mean. As many requests as the backfill
+	// sends (20,000 at most, 2,000 at least).
+	probe := min(max(b.res.bulkExpect.events, 2000), 20000)
+	before, err := stubCapacity(ctx, b.stub.url+"/capacity", probe, conc)
+	if err != nil {
+		return err
+	}
+	b.logf("stub capacity with crm.Client at concurrency %d (before): %.0f requests/s", conc, before)
 	cfgPath, storePath, err := b.writeConfig(instance{name: "send", db: b.bulkDB(), schedule: "@every 1s", path: "send"})
 	if err != nil {
 		return err
@@ -230,16 +336,16 @@ func (b *bench) send(ctx context.Context) error {
 	r.EventsPerSec = float64(r.Events) / took.Seconds()
 	size := fileSize(storePath) + fileSize(storePath+"-wal") + fileSize(storePath+"-shm")
 	r.StoreMiBPer100kCalls = float64(size) / (1 << 20) / (float64(r.Calls) / 100_000)
-	b.logf("send: %.0f rows/s, %.0f events/s, %d events (want %d), store %.1f MiB", r.RowsPerSec, r.EventsPerSec, r.Events, r.WantEvents, float64(size)/(1<<20))
+	b.logf("send: %.0f rows/s, %.0f events/s, %d events (want %d), %d duplicates, store %.1f MiB", r.RowsPerSec, r.EventsPerSec, r.Events, r.WantEvents, r.Duplicates, float64(size)/(1<<20))
 	if r.Events != r.WantEvents {
 		return fmt.Errorf("the CRM stub got %d distinct requests, the generated calls expect %d", r.Events, r.WantEvents)
 	}
-	cap, err := stubCapacity(ctx, b.stub.url+"/capacity", 20000, 4)
+	after, err := stubCapacity(ctx, b.stub.url+"/capacity", probe, conc)
 	if err != nil {
 		return err
 	}
-	b.res.StubEventsPerSec = cap
-	b.logf("stub capacity with crm.Client at concurrency 4: %.0f requests/s", cap)
+	b.res.StubEventsPerSec, b.res.StubAfter, b.res.StubConcurrency = before, after, conc
+	b.logf("stub capacity with crm.Client at concurrency %d (after): %.0f requests/s", conc, after)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -47,7 +48,12 @@ type options struct {
 	jsonOut   string
 	prefix    string
 	drop      bool
+	reuse     bool
 	conc      int
+	mariadb   string // the mariadb command-line client, the read baseline
+	// issue 13
+	rowsMemory    int64   // rows of the bigmem backfill (0: not run)
+	catchupPerDay float64 // calls a day in the catch-up measurement
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -63,10 +69,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.liveRate, "live-rate", 5, "calls per second in the live latency measurement")
 	fs.DurationVar(&o.liveFor, "live-for", 40*time.Second, "how long calls start in the live measurement (they then run to their end)")
 	fs.IntVar(&o.openCalls, "open-calls", 10_000, "calls open at once in the memory measurement")
-	fs.StringVar(&o.phases, "phases", "load,raw,send,live,memory", "phases to run")
+	fs.StringVar(&o.phases, "phases", "load,raw,send,catchup,live,memory", "phases to run (bigmem is added by -rows-memory)")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of (a) raw stream + (b) dry-run; the best of each is reported")
 	fs.StringVar(&o.prefix, "prefix", "celbench", "name of the reader user and prefix of the databases created")
+	fs.StringVar(&o.mariadb, "mariadb", "mariadb", "MariaDB's command-line client: its --quick stream is the read baseline")
+	fs.Int64Var(&o.rowsMemory, "rows-memory", 0, "also back-fill this many rows (e.g. 10000000) for its peak RSS (phase bigmem; takes long)")
+	fs.Float64Var(&o.catchupPerDay, "catchup-calls-per-day", 15000, "calls a day in the catch-up measurement (3 days; 200 phones × 75)")
 	fs.IntVar(&o.conc, "crm-concurrency", 0, "crm.concurrency of the celbridge under test (0: its default)")
+	fs.BoolVar(&o.reuse, "reuse", false, "load: keep the bulk table of an earlier run with the same -rows (skips the INSERTs)")
 	fs.BoolVar(&o.drop, "drop", false, "drop the databases and the user at the end")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	env := fs.String("celbridge-env", "", "space-separated NAME=value pairs for celbridge's environment (e.g. GOGC=400)")
@@ -85,6 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(d)
 		o.work = d
 	}
+	if err := os.MkdirAll(o.work, 0o755); err != nil {
+		return err
+	}
 	if o.slowLog == "" {
 		o.slowLog = filepath.Join(o.work, "slow.log")
 	}
@@ -94,13 +107,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer b.close()
 	phases := map[string]func(context.Context) error{
-		"load":   b.load,
-		"raw":    b.raw,
-		"send":   b.send,
-		"live":   b.live,
-		"memory": b.memory,
+		"load":    b.load,
+		"raw":     b.raw,
+		"send":    b.send,
+		"live":    b.live,
+		"memory":  b.memory,
+		"catchup": b.catchup,
+		"bigmem":  b.bigmem,
 	}
-	for _, name := range strings.Split(o.phases, ",") {
+	names := strings.Split(o.phases, ",")
+	if o.rowsMemory > 0 && !slices.Contains(names, "bigmem") {
+		names = append(names, "bigmem")
+	}
+	for _, name := range names {
 		f, ok := phases[name]
 		if !ok {
 			return fmt.Errorf("unknown phase %q", name)
@@ -167,8 +186,9 @@ func newBench(ctx context.Context, o options, log io.Writer) (*bench, error) {
 
 func (b *bench) close() {
 	if b.o.drop {
-		q := fmt.Sprintf("DROP DATABASE IF EXISTS `%[1]s`; DROP DATABASE IF EXISTS `%[2]s`; DROP DATABASE IF EXISTS `%[3]s`; DROP USER IF EXISTS '%[4]s'@'%%'",
-			b.bulkDB(), b.liveDB(), b.memDB(), b.readerUser())
+		q := fmt.Sprintf("DROP DATABASE IF EXISTS `%[1]s`; DROP DATABASE IF EXISTS `%[2]s`; DROP DATABASE IF EXISTS `%[3]s`; "+
+			"DROP DATABASE IF EXISTS `%[5]s`; DROP DATABASE IF EXISTS `%[6]s`; DROP USER IF EXISTS '%[4]s'@'%%'",
+			b.bulkDB(), b.liveDB(), b.memDB(), b.readerUser(), b.catchupDB(), b.bigDB())
 		if _, err := b.root.ExecContext(context.Background(), q); err != nil {
 			b.logf("drop: %v", err)
 		}

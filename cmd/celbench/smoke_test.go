@@ -41,7 +41,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("celbench: %v\n%s", err, log.String())
 	}
-	for _, want := range []string{"(a) raw", "(b) `backfill -dry-run`", "(c) `backfill` → CRM stub"} {
+	for _, want := range []string{"Issue 13 targets", "(a) `mariadb --quick`", "(b) `backfill -dry-run`", "(c) `backfill` → CRM stub"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

@@ -26,6 +26,23 @@ type stub struct {
 	count map[string]int                  // path -> requests, duplicates included
 	dups  map[string]int
 	wake  chan struct{}
+	// bodies keeps, for the paths in it, each call's request bodies in arrival order
+	// (generalCallID, the Idempotency-Key's first part, -> bodies).
+	bodies map[string]map[string][]string
+}
+
+// keepBodies makes the stub keep the bodies path receives.
+func (s *stub) keepBodies(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bodies[path] = map[string][]string{}
+}
+
+// callBodies returns what keepBodies kept for path.
+func (s *stub) callBodies(path string) map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bodies[path]
 }
 
 func newStub() (*stub, error) {
@@ -34,7 +51,7 @@ func newStub() (*stub, error) {
 		return nil, err
 	}
 	s := &stub{byKey: map[string]map[string]time.Time{}, count: map[string]int{}, dups: map[string]int{},
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), bodies: map[string]map[string][]string{}}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.url = "http://" + ln.Addr().String()
 	go s.srv.Serve(ln)
@@ -43,10 +60,14 @@ func newStub() (*stub, error) {
 
 func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	at := time.Now()
-	_, _ = io.Copy(io.Discard, r.Body)
+	body, _ := io.ReadAll(r.Body)
 	key := r.Header.Get("Idempotency-Key")
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	s.mu.Lock()
+	if b := s.bodies[path]; b != nil {
+		call, _, _ := strings.Cut(key, "-")
+		b[call] = append(b[call], string(body))
+	}
 	m := s.byKey[path]
 	if m == nil {
 		m = map[string]time.Time{}

@@ -17,8 +17,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/crm"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
+	"github.com/celbridge/celbridge/store"
 )
 
 // backfillFlags are backfill's own flags.
@@ -42,8 +44,11 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
 	// A backfill's heap stays small and flat (rows stream through); collecting less often
-	// buys about a tenth more throughput (BENCHMARKS.md). The daemon keeps Go's default.
+	// buys about a tenth more throughput (BENCHMARKS.md). The soft limit keeps that from
+	// growing the process past what issue 13 allows (64 MiB, of which the SQLite page caches
+	// and the runtime take some). The daemon keeps Go's defaults.
 	debug.SetGCPercent(400)
+	softMemoryLimit(backfillMemoryLimit)
 	if f.to != "" && f.toID != 0 {
 		return usageError{errors.New("give the end of the range with -to TIME or -to-id ID, not both")}
 	}
@@ -77,11 +82,12 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	bar := newProgress(stderr, fromID, toID)
 	b.Progress = bar.set
 	if f.dryRun {
-		w := bufio.NewWriter(stdout)
-		b.Emit = func(_ context.Context, events []celbridge.Event) error {
+		w := bufio.NewWriterSize(stdout, 64<<10)
+		var line []byte
+		b.Emit = func(_ context.Context, events []celbridge.Event) (err error) {
 			sum.add(events)
 			for _, e := range events {
-				if err := writeJSONLine(w, e.Fields(a.cfg.CRM.CompanyID)); err != nil {
+				if line, err = writeJSONLine(w, line, e.Fields(a.cfg.CRM.CompanyID)); err != nil {
 					return err
 				}
 			}
@@ -95,24 +101,26 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	return a.backfillSend(ctx, b, bar, sum, stderr)
 }
 
+// backfillMemoryLimit is the Go heap's soft limit during a backfill.
+const backfillMemoryLimit = 32 << 20
+
+// enqueueGroup is how many events backfill stores in one transaction: one fsync for them all.
+const enqueueGroup = 2048
+
 // backfillSend enqueues the range's events in the store and delivers them, unless a running
-// daemon holds the store, which then delivers them itself. It returns when every event of
-// the range is delivered, or an error if some could not be.
+// daemon holds the store, which then delivers them itself. When it holds the store it delivers
+// while it reads and enqueues. It returns when every event of the range is delivered, or an
+// error if some could not be.
+//
+// It does not keep the events' keys: their outbox rows get ids above the store's last id
+// before the first enqueue, and it waits until no row up to the last id after the last one is
+// pending. Events already queued before (a call the daemon or an earlier backfill queued) are
+// below that and waited for too.
 func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progress, sum *backfillSummary, stderr io.Writer) error {
 	if err := a.openStore(ctx, false); err != nil {
 		return err
 	}
-	var keys []string
-	b.Emit = func(ctx context.Context, events []celbridge.Event) error {
-		sum.add(events)
-		for _, e := range events {
-			keys = append(keys, e.IdempotencyKey())
-		}
-		_, err := a.store.Enqueue(ctx, events)
-		return err
-	}
-	rows, err := b.Run(ctx)
-	bar.finish()
+	start, err := a.store.OutboxEnd(ctx)
 	if err != nil {
 		return err
 	}
@@ -121,10 +129,10 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	lock := flock.New(a.cfg.Store.Path + ".lock")
 	defer lock.Unlock()
 	d := a.dispatcher()
-	told, noted := false, false
-	for {
-		ours, err := lock.TryLock()
-		if err != nil {
+	ours, noted := false, false
+	tryLock := func() error {
+		var err error
+		if ours, err = lock.TryLock(); err != nil {
 			return fmt.Errorf("lock store: %w", err)
 		}
 		if ours && !noted {
@@ -132,6 +140,70 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 				return err
 			}
 			noted = true
+		}
+		return nil
+	}
+	if err := tryLock(); err != nil {
+		return err
+	}
+	var loop *drainLoop
+	if ours {
+		loop = startDrainLoop(ctx, d)
+	}
+	var group []celbridge.Event
+	dupFailed := 0
+	flush := func(ctx context.Context) error {
+		if len(group) == 0 {
+			return nil
+		}
+		added, err := a.store.Enqueue(ctx, group)
+		if err != nil {
+			return err
+		}
+		if added < len(group) { // some were queued before: count those parked as failed
+			keys := make([]string, len(group))
+			for i, e := range group {
+				keys[i] = e.IdempotencyKey()
+			}
+			_, failed, err := a.store.Undelivered(ctx, keys)
+			if err != nil {
+				return err
+			}
+			dupFailed += failed
+		}
+		group = group[:0]
+		loop.kick()
+		return nil
+	}
+	b.Emit = func(ctx context.Context, events []celbridge.Event) error {
+		sum.add(events)
+		group = append(group, events...)
+		if len(group) >= enqueueGroup {
+			return flush(ctx)
+		}
+		return nil
+	}
+	rows, err := b.Run(ctx)
+	if err == nil {
+		err = flush(ctx)
+	}
+	bar.finish()
+	if derr := loop.stop(); err == nil && ctx.Err() == nil {
+		err = derr
+	}
+	if err != nil {
+		return err
+	}
+	end, err := a.store.OutboxEnd(ctx)
+	if err != nil {
+		return err
+	}
+	told := false
+	for {
+		if !ours {
+			if err := tryLock(); err != nil {
+				return err
+			}
 		}
 		if ours {
 			if _, _, err := d.Drain(ctx); err != nil && ctx.Err() == nil {
@@ -142,24 +214,80 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 			told = true
 		}
 		// Counted even after ^C, so that the message says what is left.
-		pending, failed, err := a.store.Undelivered(context.WithoutCancel(ctx), keys)
+		wctx := context.WithoutCancel(ctx)
+		pending, err := a.store.PendingUpTo(wctx, end)
 		if err != nil {
 			return err
 		}
-		if pending == 0 {
-			sum.failed = failed
+		if !pending {
+			failed, err := a.store.CountUpTo(wctx, store.StateFailed, start, end)
+			if err != nil {
+				return err
+			}
+			sum.failed = failed + dupFailed
 			sum.print(stderr, rows, b.FromID, b.ToID)
-			if failed > 0 {
-				return fmt.Errorf("%d requests were refused by the CRM; see 'celbridge status' and the log", failed)
+			if sum.failed > 0 {
+				return fmt.Errorf("%d requests were refused by the CRM; see 'celbridge status' and the log", sum.failed)
 			}
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("interrupted with %d requests not yet delivered; they stay queued, run backfill again or start the daemon", pending)
+			n, err := a.store.CountUpTo(wctx, store.StatePending, 0, end)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("interrupted with %d requests not yet delivered; they stay queued, run backfill again or start the daemon", n)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// drainLoop delivers the outbox while a backfill enqueues: a Drain each time it is kicked
+// (after each enqueue), one at a time.
+type drainLoop struct {
+	kicks chan struct{}
+	done  chan struct{}
+	err   chan error
+}
+
+func startDrainLoop(ctx context.Context, d *crm.Dispatcher) *drainLoop {
+	l := &drainLoop{kicks: make(chan struct{}, 1), done: make(chan struct{}), err: make(chan error, 1)}
+	go func() {
+		for {
+			select {
+			case <-l.done:
+				l.err <- nil
+				return
+			case <-l.kicks:
+			}
+			if _, _, err := d.Drain(ctx); err != nil {
+				l.err <- err
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// kick asks for a Drain; nil-safe (no loop when the daemon delivers).
+func (l *drainLoop) kick() {
+	if l == nil {
+		return
+	}
+	select {
+	case l.kicks <- struct{}{}:
+	default:
+	}
+}
+
+// stop waits for the Drain under way and returns the first Drain error; nil-safe.
+func (l *drainLoop) stop() error {
+	if l == nil {
+		return nil
+	}
+	close(l.done)
+	return <-l.err
 }
 
 // resolveRange turns -from/-to or -from-id/-to-id into a CEL id range.
@@ -214,20 +342,35 @@ func parseTime(s string, loc *time.Location) (t time.Time, dateOnly bool, err er
 	return time.Time{}, false, fmt.Errorf("%q is not a time (write 2026-11-25, \"2026-11-25 14:00:00\" or 2026-11-25T14:00:00+02:00)", s)
 }
 
-// writeJSONLine writes fields as one JSON object, keys in field order.
-func writeJSONLine(w io.Writer, fields []celbridge.Field) error {
-	b := []byte{'{'}
+// writeJSONLine writes fields as one JSON object, keys in field order, through buf (reused
+// between calls), and returns buf for the next call. The output is what encoding/json writes.
+func writeJSONLine(w io.Writer, buf []byte, fields []celbridge.Field) ([]byte, error) {
+	b := append(buf[:0], '{')
 	for i, f := range fields {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		k, _ := json.Marshal(f.Name)
-		v, _ := json.Marshal(f.Value)
-		b = append(append(append(b, k...), ':'), v...)
+		b = appendJSONString(b, f.Name)
+		b = append(b, ':')
+		b = appendJSONString(b, f.Value)
 	}
 	b = append(b, '}', '\n')
 	_, err := w.Write(b)
-	return err
+	return b, err
+}
+
+// appendJSONString appends s as a JSON string, as encoding/json quotes it: printable ASCII is
+// copied (the usual case: numbers, ids and names), anything else goes through json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // backfillSummary counts what a backfill produced.

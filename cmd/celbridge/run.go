@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -64,12 +65,26 @@ func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	return &app{name: name, cfg: cfg, log: newLogger(cfg.Log, stderr, level), path: *path, level: level}, nil
 }
 
+// runMemoryLimit is the daemon's soft limit on Go memory: with 10,000 calls open the heap then
+// collects before the process passes 64 MiB (issue 13: 72 MiB without it, 59 with it; the
+// binary's text and SQLite's caches are the rest). Above the limit Go only collects more
+// often, with at most half the CPU.
+const runMemoryLimit = 40 << 20
+
+// softMemoryLimit sets Go's soft memory limit to n bytes unless GOMEMLIMIT chose one.
+func softMemoryLimit(n int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(n)
+	}
+}
+
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
 	a, err := setup("run", args, stderr, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
+	softMemoryLimit(runMemoryLimit)
 	if err := a.openLive(ctx, true); err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil { // stopped while waiting for a backfill
 			a.log.Info("celbridge stopped before it started", "reason", err)
