@@ -174,6 +174,7 @@ func normalize(evs []celbridge.Event, rows []celbridge.CELRow, linkedIDs []strin
 		e.LinkedID = fmt.Sprint("call", k)
 		e.CELID, e.FirstCELID = idx[e.CELID], idx[e.FirstCELID]
 		e.Time = time.Time{}.Add(e.Time.Sub(rows[0].EventTime))
+		e.CallStart = time.Time{}.Add(e.CallStart.Sub(rows[0].EventTime))
 		e.Rule = ruleIDs.ReplaceAllString(e.Rule, "#")
 	}
 	return out
