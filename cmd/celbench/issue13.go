@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -104,23 +103,9 @@ func (b *bench) catchup(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	listen := ln.Addr().String()
-	ln.Close()
-	inst := instance{name: "catchup", db: b.catchupDB(), schedule: "@every 1s", path: "catchup", listen: listen}
-	cfgPath, storePath, err := b.writeConfig(inst)
-	if err != nil {
-		return err
-	}
 	// The first start: checkpoint at the (empty) table's end.
-	p, err := startCelbridge(b.o.celbridge, nil, "run", "-config", cfgPath)
+	p, cfgPath, _, listen, err := b.startDaemon(ctx, "catchup", b.catchupDB())
 	if err != nil {
-		return err
-	}
-	if err := waitFile(ctx, storePath, p); err != nil {
 		return err
 	}
 	time.Sleep(1500 * time.Millisecond)
@@ -147,7 +132,7 @@ func (b *bench) catchup(ctx context.Context) error {
 	}
 
 	// The restart: catch up.
-	b.stub.keepBodies(inst.path)
+	b.stub.keepBodies("catchup")
 	p, err = startCelbridge(b.o.celbridge, nil, "run", "-config", cfgPath)
 	if err != nil {
 		return err
@@ -161,8 +146,8 @@ func (b *bench) catchup(ctx context.Context) error {
 	r.RowsPerSec = float64(rows) / r.ReadSeconds
 	r.Ratio = r.RowsPerSec / r.CLIRowsPerSec
 	b.logf("catchup: read %d rows in %.1f s: %.0f rows/s (mariadb --quick %.0f rows/s): %.2f", rows, r.ReadSeconds, r.RowsPerSec, r.CLIRowsPerSec, r.Ratio)
-	if !b.stub.waitFor(inst.path, exp.events, 10*time.Minute) {
-		return fmt.Errorf("catchup: the stub got %d of %d events", b.stub.received(inst.path), exp.events)
+	if !b.stub.waitFor("catchup", exp.events, 10*time.Minute) {
+		return fmt.Errorf("catchup: the stub got %d of %d events", b.stub.received("catchup"), exp.events)
 	}
 	r.DeliveredSeconds = time.Since(p.started).Seconds()
 
@@ -183,16 +168,16 @@ func (b *bench) catchup(ctx context.Context) error {
 	}
 	insertedAt := time.Now()
 	want := exp.events + live.events
-	if !b.stub.waitFor(inst.path, want, time.Minute) {
-		return fmt.Errorf("catchup: after the catch-up the stub got %d of %d events", b.stub.received(inst.path), want)
+	if !b.stub.waitFor("catchup", want, time.Minute) {
+		return fmt.Errorf("catchup: after the catch-up the stub got %d of %d events", b.stub.received("catchup"), want)
 	}
 	r.LiveCalls, r.LiveEvents = live.byType[celbridge.Received], live.events
 	r.LiveMaxMS = float64(time.Since(insertedAt).Milliseconds())
-	r.Duplicates = b.stub.duplicates(inst.path)
+	r.Duplicates = b.stub.duplicates("catchup")
 	r.PeakRSSMiB = p.peakRSS()
 
 	// The same requests as a backfill of the same range prints.
-	got := b.stub.callBodies(inst.path)
+	got := b.stub.callBodies("catchup")
 	bf, err := b.backfillBodies(ctx, b.catchupDB(), 1, last)
 	if err != nil {
 		return err

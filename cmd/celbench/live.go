@@ -271,6 +271,30 @@ func field(line, name string) int64 {
 	return n
 }
 
+// startDaemon starts `celbridge run` on database dbName with a config, store and metrics
+// listener of its own (named name), and waits until it created its store. It returns the
+// process, its config file, its store and the metrics address.
+func (b *bench) startDaemon(ctx context.Context, name, dbName string) (p *proc, cfgPath, storePath, listen string, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", "", "", err
+	}
+	listen = ln.Addr().String()
+	ln.Close()
+	cfgPath, storePath, err = b.writeConfig(instance{name: name, db: dbName, schedule: "@every 1s", path: name, listen: listen})
+	if err != nil {
+		return nil, "", "", "", err
+	}
+	if p, err = startCelbridge(b.o.celbridge, nil, "run", "-config", cfgPath); err != nil {
+		return nil, "", "", "", err
+	}
+	if err := waitFile(ctx, storePath, p); err != nil {
+		p.stop()
+		return nil, "", "", "", err
+	}
+	return p, cfgPath, storePath, listen, nil
+}
+
 // memory runs a daemon while the generator inserts open-calls calls that all start before
 // any ends, and records the daemon's peak RSS and the most calls its mapper held open.
 func (b *bench) memory(ctx context.Context) error {
@@ -279,25 +303,11 @@ func (b *bench) memory(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	listen := ln.Addr().String()
-	ln.Close()
-	inst := instance{name: "memory", db: b.memDB(), schedule: "@every 1s", path: "memory", listen: listen}
-	cfgPath, storePath, err := b.writeConfig(inst)
-	if err != nil {
-		return err
-	}
-	p, err := startCelbridge(b.o.celbridge, nil, "run", "-config", cfgPath)
+	p, _, storePath, listen, err := b.startDaemon(ctx, "memory", b.memDB())
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	if err := waitFile(ctx, storePath, p); err != nil {
-		return err
-	}
 	var peakOpen atomic.Int64
 	scrapeCtx, stopScrape := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -325,8 +335,8 @@ func (b *bench) memory(ctx context.Context) error {
 	if err := loadgen.Insert(ctx, db, "cel", batch); err != nil {
 		return err
 	}
-	if !b.stub.waitFor(inst.path, exp.events, 3*time.Minute) {
-		return fmt.Errorf("memory: the stub got %d of %d events", b.stub.received(inst.path), exp.events)
+	if !b.stub.waitFor("memory", exp.events, 3*time.Minute) {
+		return fmt.Errorf("memory: the stub got %d of %d events", b.stub.received("memory"), exp.events)
 	}
 	time.Sleep(1500 * time.Millisecond) // a last metrics scrape
 	r := &b.res.Memory
