@@ -160,6 +160,7 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 		if err != nil {
 			return err
 		}
+		sum.sending, sum.added = true, sum.added+added
 		if added < len(group) { // some were queued before: count those parked as failed
 			keys := make([]string, len(group))
 			for i, e := range group {
@@ -378,6 +379,10 @@ type backfillSummary struct {
 	calls  int
 	byType map[string]int
 	failed int
+	// sending: the requests went to the outbox, added of them new (the others were queued or
+	// delivered by an earlier run, and are not sent again).
+	sending bool
+	added   int
 }
 
 func (s *backfillSummary) add(events []celbridge.Event) {
@@ -390,9 +395,17 @@ func (s *backfillSummary) add(events []celbridge.Event) {
 }
 
 func (s *backfillSummary) print(w io.Writer, rows, fromID, toID int64) {
-	fmt.Fprintf(w, "backfill of CEL ids %d..%d: %d rows, %d calls; requests: %d received, %d answered, %d transferred, %d hangup; %d failed\n",
+	fmt.Fprintf(w, "backfill of CEL ids %d..%d: %d rows, %d calls; requests: %d received, %d answered, %d transferred, %d hangup",
 		fromID, toID, rows, s.calls, s.byType[celbridge.Received], s.byType[celbridge.Answered],
-		s.byType[celbridge.Transferred], s.byType[celbridge.Hangup], s.failed)
+		s.byType[celbridge.Transferred], s.byType[celbridge.Hangup])
+	if s.sending {
+		total := 0
+		for _, n := range s.byType {
+			total += n
+		}
+		fmt.Fprintf(w, "; %d new, %d already queued or delivered by an earlier run (not sent again)", s.added, total-s.added)
+	}
+	fmt.Fprintf(w, "; %d failed\n", s.failed)
 }
 
 // progress shows how far a backfill got: a bar with rate and ETA on a terminal, a plain line

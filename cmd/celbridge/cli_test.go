@@ -331,7 +331,7 @@ func TestCLI_Usage(t *testing.T) {
 	}
 }
 
-var backfillSummaryLine = regexp.MustCompile(`(?m)^backfill of CEL ids 1\.\.374: 374 rows, (\d+) calls; requests: (\d+) received, (\d+) answered, (\d+) transferred, (\d+) hangup; 0 failed$`)
+var backfillSummaryLine = regexp.MustCompile(`(?m)^backfill of CEL ids 1\.\.374: 374 rows, (\d+) calls; requests: (\d+) received, (\d+) answered, (\d+) transferred, (\d+) hangup; (\d+) new, (\d+) already queued or delivered by an earlier run \(not sent again\); 0 failed$`)
 
 // TestCLI_Backfill runs backfill without a terminal (no progress bar escape codes), checks
 // its summary against what the CRM got, and that running it again sends nothing twice.
@@ -353,18 +353,20 @@ func TestCLI_Backfill(t *testing.T) {
 			t.Errorf("backfill run %d drew a progress bar without a terminal:\n%q", run, r.stderr)
 		}
 		total := 0
-		for _, n := range m[2:] {
+		for _, n := range m[2:6] {
 			v, _ := strconv.Atoi(n)
 			total += v
 		}
+		added, _ := strconv.Atoi(m[6])
+		before, _ := strconv.Atoi(m[7])
 		got := len(s.crm.received())
 		if run == 1 {
 			sent = got
-			if calls, _ := strconv.Atoi(m[1]); calls == 0 || total != got {
-				t.Errorf("summary %q: %d calls, %d requests; the CRM got %d", m[0], calls, total, got)
+			if calls, _ := strconv.Atoi(m[1]); calls == 0 || total != got || added != total || before != 0 {
+				t.Errorf("summary %q: %d calls, %d requests, %d new; the CRM got %d", m[0], calls, total, added, got)
 			}
-		} else if got != sent {
-			t.Errorf("the second backfill sent %d requests again; it must send none", got-sent)
+		} else if got != sent || added != 0 || before != total {
+			t.Errorf("the second backfill sent %d requests again and says %q; it must send none and say so", got-sent, m[0])
 		}
 	}
 }

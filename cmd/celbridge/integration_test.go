@@ -380,10 +380,21 @@ func TestBackfill_Sends(t *testing.T) {
 	b := newBridge(t, "")
 	loadCapture(t, b.db)
 	want := expected(t, realRows(t, b.db))
-	for i := 0; i < 2; i++ { // the second run must not send anything again
+	n := 0
+	for _, calls := range want {
+		n += len(calls)
+	}
+	for i := 0; i < 2; i++ { // the second run must not send anything again, and say so
 		code, _, stderr := b.run(t, t.Context(), "backfill", "-from", "2026-11-26", "-to", "2026-11-26")
 		if code != 0 {
 			t.Fatalf("backfill: exit %d\n%s", code, stderr)
+		}
+		say := fmt.Sprintf("; %d new, 0 already queued or delivered", n)
+		if i == 1 {
+			say = fmt.Sprintf("; 0 new, %d already queued or delivered by an earlier run (not sent again)", n)
+		}
+		if !strings.Contains(stderr, say) {
+			t.Errorf("run %d: the summary does not say %q:\n%s", i+1, say, stderr)
 		}
 	}
 	if d := cmp.Diff(want, perCall(b.crm.received())); d != "" {
