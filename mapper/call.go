@@ -23,7 +23,8 @@ const (
 	dirInternal                   // phone to phone so far; sent as outgoing only with InternalCalls
 )
 
-// phase is where a call is in the CRM's eyes. It only moves forward; emit moves it.
+// phase is where a call is in the CRM's eyes. It only moves forward: emit moves it to
+// received, answered and closed; linkedIDEnd to ending; close to closed for a call not sent.
 type phase uint8
 
 const (
