@@ -130,6 +130,17 @@ func keys(reqs []gotRequest, call string) []string {
 	return out
 }
 
+// failFirst is a CRM's reply that answers the first request 503 (maintenance), every later
+// one 200.
+func failFirst() func(http.ResponseWriter, *http.Request) {
+	var calls atomic.Int32
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+		}
+	}
+}
+
 func mustDrain(t *testing.T, d *crm.Dispatcher, wantDelivered, wantFailed int) {
 	t.Helper()
 	delivered, failed, err := d.Drain(t.Context())
@@ -139,12 +150,7 @@ func mustDrain(t *testing.T, d *crm.Dispatcher, wantDelivered, wantFailed int) {
 }
 
 func TestDispatcher_RetryThenDeliver(t *testing.T) {
-	var calls atomic.Int32
-	srv := newRecordCRM(t, func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			http.Error(w, "maintenance", http.StatusServiceUnavailable)
-		}
-	})
+	srv := newRecordCRM(t, failFirst())
 	b := setup(t, srv.URL)
 	b.ob.add(callEvents("100", 0)...)
 
@@ -558,12 +564,7 @@ func TestDispatcher_AcceptedNotRecorded(t *testing.T) {
 // TestDispatcher_RecoveredOnceRecorded: after CRM failures, "recovered" is logged only once
 // the outbox has recorded the delivery, not when the CRM answered 2xx.
 func TestDispatcher_RecoveredOnceRecorded(t *testing.T) {
-	var calls atomic.Int32
-	srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) {
-		if calls.Add(1) == 1 {
-			http.Error(w, "maintenance", http.StatusServiceUnavailable)
-		}
-	})
+	srv := newRecordCRM(t, failFirst())
 	b := setup(t, srv.URL)
 	b.ob.add(callEvents("820", 0)...)
 	b.ob.setFailDelivered(2) // the write after the 2xx, and Drain's last try
