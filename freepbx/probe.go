@@ -39,17 +39,7 @@ func ReadableSecrets(ctx context.Context, db *sql.DB, schema string) []string {
 
 // selectNothing runs a SELECT of cols (1 when none) from schema.table that returns no rows.
 func selectNothing(ctx context.Context, db *sql.DB, schema, table string, cols []string) error {
-	what := "1"
-	if len(cols) > 0 {
-		what = ""
-		for i, c := range cols {
-			if i > 0 {
-				what += ", "
-			}
-			what += quoteIdent(c)
-		}
-	}
-	rows, err := db.QueryContext(ctx, "SELECT "+what+" FROM "+quoteIdent(schema)+"."+quoteIdent(table)+" LIMIT 0")
+	rows, err := db.QueryContext(ctx, selectSQL(schema, table, cols)+" LIMIT 0")
 	if err != nil {
 		return err
 	}

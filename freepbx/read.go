@@ -55,17 +55,19 @@ func (t Table) Grant(schema, user string) string {
 	if len(t.GrantColumns) > 0 {
 		cols = " (" + strings.Join(t.GrantColumns, ", ") + ")"
 	}
-	return fmt.Sprintf("GRANT SELECT%s ON %s.%s TO %s;", cols, quoteIdent(schema), t.Name, quoteUser(user))
+	return fmt.Sprintf("GRANT SELECT%s ON %s.%s TO %s;", cols, quoteIdent(schema), t.Name, QuoteAccount(user))
 }
 
-// quoteUser writes "celbridge@localhost" as 'celbridge'@'localhost'.
-func quoteUser(user string) string {
-	name, host, ok := strings.Cut(user, "@")
-	if !ok {
-		host = "localhost"
+// QuoteAccount writes an account as CURRENT_USER() names it ("celbridge@localhost") the way
+// GRANT does ('celbridge'@'localhost'); the host is after the last @. Text without @ is
+// returned as it is.
+func QuoteAccount(account string) string {
+	i := strings.LastIndexByte(account, '@')
+	if i < 0 {
+		return account
 	}
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-	return q(name) + "@" + q(host)
+	return q(account[:i]) + "@" + q(account[i+1:])
 }
 
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
@@ -214,19 +216,14 @@ func Read(ctx context.Context, db *sql.DB, schema string) (*Config, error) {
 
 // query selects t's columns, every value as text ("" for NULL).
 func query(ctx context.Context, db *sql.DB, schema string, t Table) ([][]string, error) {
-	cols := make([]string, len(t.Columns))
-	for i, col := range t.Columns {
-		cols[i] = quoteIdent(col)
-	}
-	q := "SELECT " + strings.Join(cols, ", ") + " FROM " + quoteIdent(schema) + "." + quoteIdent(t.Name)
-	rs, err := db.QueryContext(ctx, q)
+	rs, err := db.QueryContext(ctx, selectSQL(schema, t.Name, t.Columns))
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
 	var out [][]string
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
+	vals := make([]sql.NullString, len(t.Columns))
+	ptrs := make([]any, len(t.Columns))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
@@ -234,7 +231,7 @@ func query(ctx context.Context, db *sql.DB, schema string, t Table) ([][]string,
 		if err := rs.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		row := make([]string, len(cols))
+		row := make([]string, len(t.Columns))
 		for i, v := range vals {
 			row[i] = strings.TrimSpace(v.String)
 		}
@@ -244,6 +241,19 @@ func query(ctx context.Context, db *sql.DB, schema string, t Table) ([][]string,
 		}
 	}
 	return out, rs.Err()
+}
+
+// selectSQL is SELECT of cols (1 when none) from schema.table, every name quoted.
+func selectSQL(schema, table string, cols []string) string {
+	what := "1"
+	if len(cols) > 0 {
+		q := make([]string, len(cols))
+		for i, c := range cols {
+			q[i] = quoteIdent(c)
+		}
+		what = strings.Join(q, ", ")
+	}
+	return "SELECT " + what + " FROM " + quoteIdent(schema) + "." + quoteIdent(table)
 }
 
 // maxRows bounds one table: a clinic has tens of extensions, not millions.

@@ -168,7 +168,7 @@ func (c *checker) checkLogin(ctx context.Context) bool {
 		c.report(checkFail, where+": login failed: "+err.Error(), loginFix(err, cfg.User, cmp.Or(db, "asteriskcdrdb")+"."+table))
 		return false
 	}
-	c.report(checkPass, fmt.Sprintf("%s: logged in as %s (account %s)", where, login, quoteAccount(account)), "")
+	c.report(checkPass, fmt.Sprintf("%s: logged in as %s (account %s)", where, login, freepbx.QuoteAccount(account)), "")
 	return true
 }
 
@@ -189,15 +189,6 @@ func loginFix(err error, user, grantOn string) string {
 
 // socketHint is where FreePBX's MariaDB listens, as the README says.
 const socketHint = poller.SocketHint
-
-// quoteAccount turns CURRENT_USER()'s user@host into 'user'@'host', as GRANT writes it.
-func quoteAccount(a string) string {
-	i := strings.LastIndexByte(a, '@')
-	if i < 0 {
-		return a
-	}
-	return fmt.Sprintf("'%s'@'%s'", a[:i], a[i+1:])
-}
 
 // checkSelect opens the table the way the daemon does: SELECT on it and FreePBX's columns.
 func (c *checker) checkSelect(ctx context.Context) bool {

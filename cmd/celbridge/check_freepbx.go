@@ -41,6 +41,6 @@ func (c *checker) checkFreePBX(ctx context.Context) {
 	}
 	if secrets := freepbx.ReadableSecrets(ctx, c.conn, schema); len(secrets) > 0 {
 		c.report(checkWarn, "the user can read FreePBX tables that hold passwords: "+strings.Join(secrets, ", ")+" (celbridge never reads them)",
-			fmt.Sprintf("grant only the tables above: REVOKE the wider grant (SHOW GRANTS FOR %s) and run the GRANT lines", quoteAccount(user)))
+			fmt.Sprintf("grant only the tables above: REVOKE the wider grant (SHOW GRANTS FOR %s) and run the GRANT lines", freepbx.QuoteAccount(user)))
 	}
 }
