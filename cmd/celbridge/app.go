@@ -41,6 +41,8 @@ type app struct {
 	// pbx reads FreePBX's configuration (nil when [freepbx] read is off or it cannot connect).
 	pbx   *freepbx.Loader
 	pbxDB *sql.DB
+	// pbxLeftOut is what mapperConfig last logged as left out of FreePBX's configuration.
+	pbxLeftOut string
 	// onHUP, when set, is called after SIGHUP read the config file again.
 	onHUP func()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -44,8 +45,12 @@ func (a *app) mapperConfig() mapper.Config {
 		return base
 	}
 	m, errs := a.pbx.Last().MapperConfig(base)
-	for _, err := range errs {
-		a.log.Warn("FreePBX configuration: left out", "err", err)
+	// Said once, not at every refresh: the same route stays unreadable until someone edits it.
+	if said := fmt.Sprint(errs); said != a.pbxLeftOut {
+		a.pbxLeftOut = said
+		for _, err := range errs {
+			a.log.Warn("FreePBX configuration: left out", "err", err)
+		}
 	}
 	return m
 }
@@ -73,6 +78,9 @@ type liveMapper struct {
 }
 
 func (l *liveMapper) take() {
+	if l.next.Load() == nil { // every row: a read, not a swap
+		return
+	}
 	if c := l.next.Swap(nil); c != nil {
 		l.Mapper.SetConfig(*c)
 	}
