@@ -52,12 +52,18 @@ func (cfg *Config) classify(name string) chanInfo {
 	if len(cfg.Devices) == 0 && len(cfg.Trunks) == 0 || ci.kind != kindPhone && ci.kind != kindTrunk {
 		return ci
 	}
-	if i := strings.IndexByte(name, '<'); i >= 0 {
-		name = name[:i]
+	// classify read the resource into ci.ext: the device's dial string is the name up to its
+	// end ("PJSIP/801" of "PJSIP/801-0000001b"), a slice of name, without a new string per row.
+	res := ci.ext
+	tech, _, _ := strings.Cut(name, "/")
+	ext, ok := "", false
+	if n := len(tech) + 1 + len(res); n <= len(name) {
+		ext, ok = cfg.Devices[name[:n]]
 	}
-	tech, rest, _ := strings.Cut(name, "/")
-	res := resource(rest)
-	if ext, ok := cfg.Devices[strings.ToUpper(tech)+"/"+res]; ok && ext != "" {
+	if !ok && strings.ToUpper(tech) != tech { // devices.dial writes the technology in capitals
+		ext, ok = cfg.Devices[strings.ToUpper(tech)+"/"+res]
+	}
+	if ok && ext != "" {
 		return chanInfo{kind: kindPhone, ext: ext}
 	}
 	if cfg.Trunks[res] {

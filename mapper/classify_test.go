@@ -187,6 +187,7 @@ func TestClassifyWithPBXConfig(t *testing.T) {
 		ext  string
 	}{
 		{"PJSIP/ivan-0000001b", kindPhone, "801"},
+		{"pjsip/ivan-0000001b<MASQ>", kindPhone, "801"}, // devices.dial has the technology in capitals
 		{"PJSIP/801-0000001c", kindPhone, "801"},
 		{"PJSIP/443334-0000001d", kindTrunk, "443334"},
 		{"PJSIP/802-0000001e", kindPhone, "802"},           // not in devices: the pattern decides
