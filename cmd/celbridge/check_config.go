@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/celbridge/celbridge/health"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -22,7 +23,7 @@ func (c *checker) checkConfigMode(path string) {
 	if len(secrets) == 0 {
 		return
 	}
-	c.report(checkWarn, fmt.Sprintf("config %s is readable by every user (mode %04o) and holds %s",
+	c.report(health.Warn, fmt.Sprintf("config %s is readable by every user (mode %04o) and holds %s",
 		path, fi.Mode().Perm(), strings.Join(secrets, " and ")),
 		fmt.Sprintf("chmod 640 %s && chgrp celbridge %s (the group celbridge runs as)", path, path))
 }

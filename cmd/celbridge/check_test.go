@@ -307,14 +307,3 @@ func TestCheck_Proxy(t *testing.T) {
 	r = cli(t, []string{"HTTPS_PROXY=" + proxy.URL, "NO_PROXY="}, "check", "-config", config)
 	wantLine(t, r.stdout, "✗", "cannot connect to the proxy", "HTTPS_PROXY")
 }
-
-func TestRoundAge(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "0s", 1500 * time.Millisecond: "2s", 4*time.Minute + 10*time.Second: "4m10s",
-		2 * time.Hour: "2h", 2*time.Hour + 5*time.Minute + 20*time.Second: "2h5m", 76 * time.Hour: "3d4h",
-	} {
-		if got := roundAge(d); got != want {
-			t.Errorf("roundAge(%s) = %q, want %q", d, got, want)
-		}
-	}
-}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/health"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/poller"
 	"github.com/celbridge/celbridge/store"
@@ -29,8 +30,8 @@ const (
 	lagTTL        = 2 * time.Second
 )
 
-// health is what /healthz judges: the outcome of the last poll and of the last delivery.
-type health struct {
+// outcomes is what /healthz judges: the outcome of the last poll and of the last delivery.
+type outcomes struct {
 	mu        sync.Mutex
 	started   time.Time
 	pollErr   string    // error of the last poll, "" when it worked
@@ -41,7 +42,7 @@ type health struct {
 	lastOK    time.Time // last successful delivery
 }
 
-func (h *health) poll(err error) {
+func (h *outcomes) poll(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.pollErr = ""
@@ -50,7 +51,7 @@ func (h *health) poll(err error) {
 	}
 }
 
-func (h *health) delivery(typ string, ok bool, kind string) {
+func (h *outcomes) delivery(typ string, ok bool, kind string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.lastTry, h.lastTryOK, h.lastTyp, h.lastKind = clock.Now(), ok, typ, kind
@@ -63,7 +64,7 @@ func (h *health) delivery(typ string, ok bool, kind string) {
 type monitor struct {
 	a      *app
 	st     *poller.Stats
-	h      *health
+	h      *outcomes
 	recent time.Duration // "recently" for /healthz: three poll intervals, at least minRecent
 
 	mu        sync.Mutex
@@ -84,7 +85,7 @@ func (a *app) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher
 	if err != nil {
 		return nil, usageError{err}
 	}
-	m := &monitor{a: a, st: p.Stats(), h: &health{started: clock.Now()}, recent: max(3*interval(sched), minRecent)}
+	m := &monitor{a: a, st: p.Stats(), h: &outcomes{started: clock.Now()}, recent: max(3*interval(sched), minRecent)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerPoller(reg, p)
@@ -259,7 +260,7 @@ func (m *monitor) unhealthy(now time.Time) string {
 		lastPoll = started
 	}
 	if since := now.Sub(lastPoll); since > m.recent {
-		reason := fmt.Sprintf("no successful poll for %s", roundAge(since))
+		reason := fmt.Sprintf("no successful poll for %s", health.Age(since))
 		if pollErr != "" {
 			reason += ": " + pollErr
 		}
@@ -269,13 +270,13 @@ func (m *monitor) unhealthy(now time.Time) string {
 		// The kind only: /healthz needs no login, and the CRM's answer may echo a token.
 		s := m.storeStats()
 		return fmt.Sprintf("the last CRM request (%s) failed %s ago: %s (%d events wait; the CRM's answer is in: celbridge status)",
-			lastTyp, roundAge(now.Sub(lastTry)), lastKind, s.Pending)
+			lastTyp, health.Age(now.Sub(lastTry)), lastKind, s.Pending)
 	}
 	s := m.storeStats()
 	stuck := m.recent + m.a.cfg.CRM.Timeout.Duration
 	if s.Pending > 0 && now.Sub(s.OldestPending) > stuck && now.Sub(lastOK) > stuck {
 		return fmt.Sprintf("%d events wait for delivery, the oldest for %s, and no CRM request worked for %s (see: celbridge status)",
-			s.Pending, roundAge(now.Sub(s.OldestPending)), roundAge(stuck))
+			s.Pending, health.Age(now.Sub(s.OldestPending)), health.Age(stuck))
 	}
 	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/celbridge/celbridge/health"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/poller"
 	"github.com/celbridge/celbridge/store"
@@ -195,7 +196,7 @@ func (r *statusReport) print(w io.Writer, now time.Time) {
 	}
 	fmt.Fprintf(tw, "newest CEL row\t%s\n", newest)
 	if r.LagRows != nil {
-		lag := fmt.Sprintf("%d rows, %s", *r.LagRows, roundAge(time.Duration(*r.LagSeconds*float64(time.Second))))
+		lag := fmt.Sprintf("%d rows, %s", *r.LagRows, health.Age(time.Duration(*r.LagSeconds*float64(time.Second))))
 		if r.OpenCalls > 0 && *r.LagRows > 0 {
 			lag += " (the cursor stays before the oldest open call, so this includes calls in progress)"
 		}
@@ -207,7 +208,7 @@ func (r *statusReport) print(w io.Writer, now time.Time) {
 func ago(t, now time.Time) string {
 	d := now.Sub(t)
 	if d < 0 {
-		return fmt.Sprintf("%s, in %s", t.Format(time.DateTime), roundAge(-d))
+		return fmt.Sprintf("%s, in %s", t.Format(time.DateTime), health.Age(-d))
 	}
-	return fmt.Sprintf("%s, %s ago", t.Format(time.DateTime), roundAge(d))
+	return fmt.Sprintf("%s, %s ago", t.Format(time.DateTime), health.Age(d))
 }
