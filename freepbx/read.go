@@ -4,15 +4,11 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/go-sql-driver/mysql"
 )
 
 // Table is a configuration table celbridge reads: the columns it selects (always by name:
@@ -81,56 +77,6 @@ func CheckSchema(schema string) error {
 		return fmt.Errorf("%q is not a database name (write it like \"asterisk\")", schema)
 	}
 	return nil
-}
-
-// Open connects to the server of a go-sql-driver DSN (the CEL DSN: same server, same user).
-func Open(dsn string) (*sql.DB, error) {
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return nil, err
-	}
-	cfg.MultiStatements = false
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 30 * time.Second
-	}
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		return nil, err
-	}
-	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(2)
-	db.SetConnMaxIdleTime(time.Minute)
-	return db, nil
-}
-
-// Unreadable reports whether err means a table cannot be read by this user or does not exist
-// here (no grant, no such table or column, no such database): the table is left out, the
-// rest is used. Any other error (the server is down) fails the whole read.
-func Unreadable(err error) bool {
-	var me *mysql.MySQLError
-	if !errors.As(err, &me) {
-		return false
-	}
-	switch me.Number {
-	case 1044, // access denied to the database
-		1049, // unknown database
-		1054, // unknown column (an older FreePBX)
-		1142, // SELECT denied on the table
-		1143, // SELECT denied on a column
-		1146: // no such table
-		return true
-	}
-	return false
-}
-
-// LoginRefused reports whether err is the server refusing the user or its password (1045,
-// 1698): a configuration error, which retrying cannot fix, unlike a server that is down.
-func LoginRefused(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1045 || me.Number == 1698)
 }
 
 // Read reads every table of Tables from database schema. A table the user cannot read is left

@@ -6,11 +6,15 @@ import (
 	"github.com/celbridge/celbridge"
 )
 
-// Wants reports whether row belongs to an open call: the call of its linkedid, or the call
-// whose outside party its channel is (moved to another linkedid by a transfer). Backfill uses
-// it to follow the calls still open at the end of its range, and no others.
+// Wants reports whether row belongs to an open call: the call of its linkedid, the call whose
+// outside party its channel is (moved to another linkedid by a transfer), or the call of a row
+// still held for its eventtime (OldestOpen counts it as open). Backfill uses it to follow the
+// calls still open at the end of its range, and no others.
 func (m *Mapper) Wants(row celbridge.CELRow) bool {
 	if m.calls[row.LinkedID] != nil || m.parties[row.UniqueID] != nil {
+		return true
+	}
+	if h := m.held; h != nil && !h.timeOnly && h.row.LinkedID == row.LinkedID {
 		return true
 	}
 	// A BRIDGE_ENTER of another call that names an open call's party (joinedParty).

@@ -11,25 +11,26 @@ import (
 // read.
 var ErrStopped = errors.New("stopped before the end of the range")
 
-// RangeSource reads CEL rows by primary-key range. *MySQLSource implements it. Its errors
+// RangeSource reads CEL rows by primary-key range. *freepbx.CEL implements it. Its errors
 // say what was read ("read cel after id 42: …"); Run returns them as they are.
 type RangeSource interface {
 	ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error)
 }
 
-// RangeStreamer reads a whole id range with one query; *MySQLSource implements it. Backfill
+// RangeStreamer reads a whole id range with one query; *freepbx.CEL implements it. Backfill
 // reads its range with it when its Source has it, and the rows after the range (of calls
 // still open at its end) in batches.
 type RangeStreamer interface {
 	Stream(ctx context.Context, fromID, toID int64, chunk int, fn func([]celbridge.CELRow) error) error
 }
 
-// BackfillMapper is the mapper as Backfill uses it: Skip gives it the time of a row past the
-// range that belongs to no open call.
+// BackfillMapper is the mapper as Backfill uses it: past the range it follows the calls still
+// open (OldestOpen: a call, or a row held for its eventtime) with the rows they Want, and Skip
+// gives it the time of the other rows.
 type BackfillMapper interface {
 	Feed(row celbridge.CELRow) ([]celbridge.Event, error)
 	Skip(row celbridge.CELRow) []celbridge.Event
-	OpenCalls() int
+	OldestOpen() (id int64, ok bool)
 	Wants(row celbridge.CELRow) bool
 }
 
@@ -78,7 +79,7 @@ func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
 			return rows, err // Stream's error names the range
 		}
 		after = b.ToID
-		if b.Mapper.OpenCalls() == 0 {
+		if !b.open() {
 			return rows, nil
 		}
 	}
@@ -111,7 +112,7 @@ func (b *Backfill) Run(ctx context.Context) (rows int64, err error) {
 func (b *Backfill) feed(batch []celbridge.CELRow) (events []celbridge.Event, done bool, rows int64) {
 	for _, r := range batch {
 		if r.ID > b.ToID {
-			if b.Mapper.OpenCalls() == 0 {
+			if !b.open() {
 				return events, true, rows
 			}
 			if !b.Mapper.Wants(r) {
@@ -128,6 +129,12 @@ func (b *Backfill) feed(batch []celbridge.CELRow) (events []celbridge.Event, don
 		events = append(events, ev...)
 	}
 	return events, false, rows
+}
+
+// open reports whether a call the range started is still open.
+func (b *Backfill) open() bool {
+	_, ok := b.Mapper.OldestOpen()
+	return ok
 }
 
 // emit hands a batch's events to Emit and reports progress up to lastID. Calls still open at

@@ -15,7 +15,7 @@ import (
 	"github.com/celbridge/celbridge/internal/clock"
 )
 
-// Source reads CEL rows by primary key. *MySQLSource implements it. Its errors say what
+// Source reads CEL rows by primary key. *freepbx.CEL implements it. Its errors say what
 // was read ("read cel after id 42: …"); the Poller and Backfill return them as they are.
 type Source interface {
 	ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error)

@@ -22,7 +22,7 @@ import (
 // Compile-time checks that the adapters fit the interfaces their consumers declare.
 var (
 	_ poller.Store          = (*store.DB)(nil)
-	_ poller.Source         = (*poller.MySQLSource)(nil)
+	_ poller.Source         = (*freepbx.CEL)(nil)
 	_ poller.Mapper         = (*mapper.Mapper)(nil)
 	_ poller.BackfillMapper = (*mapper.Mapper)(nil)
 	_ crm.Outbox            = (*store.DB)(nil)
@@ -37,7 +37,7 @@ type app struct {
 	log    *slog.Logger
 	lock   *flock.Flock
 	store  *store.DB
-	source *poller.MySQLSource
+	source *freepbx.CEL
 	// pbx reads FreePBX's configuration (nil when [freepbx] read is off or it cannot connect).
 	pbx   *freepbx.Loader
 	pbxDB *sql.DB
@@ -69,7 +69,7 @@ func (a *app) openStore(ctx context.Context, exclusive bool) error {
 
 // openSource connects to FreePBX's database with the configured read-only user.
 func (a *app) openSource(ctx context.Context) error {
-	src, err := poller.OpenMySQL(ctx, a.cfg.MySQL.DSN, a.cfg.MySQL.Table, a.cfg.Location())
+	src, err := freepbx.OpenCEL(ctx, a.cfg.MySQL.DSN, a.cfg.MySQL.Table, a.cfg.Location())
 	if freepbx.LoginRefused(err) {
 		return usageError{err} // exit 2: a wrong user or password is fixed in the config, not by a restart
 	}

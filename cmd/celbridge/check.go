@@ -8,9 +8,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/health"
 	"github.com/celbridge/celbridge/internal/clock"
-	"github.com/celbridge/celbridge/poller"
 )
 
 // checkTimeout bounds each check's network work, so a dead host cannot hang check.
@@ -25,9 +25,9 @@ type checker struct {
 	// loginRefused: the server refused mysql.dsn's user or password (a config error: exit 2).
 	loginRefused bool
 
-	conn   *sql.DB             // our own MySQL connection: login, grants, clock
-	source *poller.MySQLSource // the daemon's reader: proves SELECT on the table
-	newest time.Time           // eventtime of the newest CEL row, zero if unknown
+	conn   *sql.DB      // our own MySQL connection: login, grants, clock
+	source *freepbx.CEL // the daemon's reader: proves SELECT on the table
+	newest time.Time    // eventtime of the newest CEL row, zero if unknown
 }
 
 // report prints one check's outcome; fix is what to do, printed after the text unless the

@@ -14,7 +14,6 @@ import (
 	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/health"
 	"github.com/celbridge/celbridge/internal/clock"
-	"github.com/celbridge/celbridge/poller"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -89,14 +88,14 @@ func loginFix(err error, user, grantOn string) string {
 }
 
 // socketHint is where FreePBX's MariaDB listens, as the README says.
-const socketHint = poller.SocketHint
+const socketHint = freepbx.SocketHint
 
 // checkSelect opens the table the way the daemon does: SELECT on it and FreePBX's columns.
 func (c *checker) checkSelect(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	db, table := c.grantTarget()
-	src, err := poller.OpenMySQL(ctx, c.cfg.MySQL.DSN, c.cfg.MySQL.Table, c.cfg.Location())
+	src, err := freepbx.OpenCEL(ctx, c.cfg.MySQL.DSN, c.cfg.MySQL.Table, c.cfg.Location())
 	if err != nil {
 		c.report(health.Fail, "SELECT on "+db+"."+table+": "+err.Error(), "")
 		return false

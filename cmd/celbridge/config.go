@@ -400,7 +400,7 @@ func (c Config) Location() *time.Location {
 // LogValue keeps secrets out of logs: the DSN's password and the CRM headers' values.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("mysql", poller.RedactDSN(c.MySQL.DSN)),
+		slog.String("mysql", freepbx.RedactDSN(c.MySQL.DSN)),
 		slog.String("crm_url", redactURL(c.CRM.URL)),
 		slog.String("schedule", c.Poll.Schedule),
 		slog.String("store", c.Store.Path),

@@ -19,9 +19,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/internal/testdb"
 	"github.com/celbridge/celbridge/mapper"
-	"github.com/celbridge/celbridge/poller"
 )
 
 // crmServer is a real HTTP server standing in for Clinica Web. It records every request and
@@ -119,7 +119,7 @@ func (b *bridge) run(t *testing.T, ctx context.Context, args ...string) (code in
 // realRows are the 374 rows of the FreePBX capture, read back through the real source.
 func realRows(t *testing.T, db *testdb.DB) []celbridge.CELRow {
 	t.Helper()
-	src, err := poller.OpenMySQL(t.Context(), db.ReaderDSN, "cel", time.UTC)
+	src, err := freepbx.OpenCEL(t.Context(), db.ReaderDSN, "cel", time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	_ "time/tzdata" // mysql.timezone must work on a machine without /usr/share/zoneinfo
 
-	"github.com/celbridge/celbridge/poller"
+	"github.com/celbridge/celbridge/freepbx"
 )
 
 // Set at build time with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -179,7 +179,7 @@ func newLogger(c LogConfig, w io.Writer, level *slog.LevelVar) *slog.Logger {
 	} else {
 		log = slog.New(slog.NewTextHandler(w, opts))
 	}
-	poller.LogDriverTo(log.With("component", "mysql")) // the driver's own lines, as ours
+	freepbx.LogDriverTo(log.With("component", "mysql")) // the driver's own lines, as ours
 	return log
 }
 

@@ -9,9 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/health"
 	"github.com/celbridge/celbridge/internal/clock"
-	"github.com/celbridge/celbridge/poller"
 	"github.com/celbridge/celbridge/store"
 )
 
@@ -125,7 +125,7 @@ func timePtr(t time.Time) *time.Time {
 func readCELStatus(ctx context.Context, cfg Config, r *statusReport, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	src, err := poller.OpenMySQL(ctx, cfg.MySQL.DSN, cfg.MySQL.Table, cfg.Location())
+	src, err := freepbx.OpenCEL(ctx, cfg.MySQL.DSN, cfg.MySQL.Table, cfg.Location())
 	if err != nil {
 		return err
 	}

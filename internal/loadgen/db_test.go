@@ -9,15 +9,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/internal/testdb"
-	"github.com/celbridge/celbridge/poller"
 )
 
 // readAll reads the whole cel table the way celbridge does.
 func readAll(t *testing.T, db *testdb.DB) []celbridge.CELRow {
 	t.Helper()
 	ctx := context.Background()
-	src, err := poller.OpenMySQL(ctx, db.ReaderDSN, "cel", time.UTC)
+	src, err := freepbx.OpenCEL(ctx, db.ReaderDSN, "cel", time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}

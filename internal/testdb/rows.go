@@ -2,6 +2,7 @@ package testdb
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,17 @@ const insertBatch = 1000
 // written as '0000-00-00 00:00:00', which FreePBX's schema accepts. amaflags is 3
 // (DOCUMENTATION), as Asterisk writes it.
 func (db *DB) Insert(t testing.TB, rows ...celbridge.CELRow) {
+	t.Helper()
+	db.InsertIn(t, db.Admin, rows...)
+}
+
+// Execer is what InsertIn writes with: the root connection or a transaction on it.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// InsertIn is Insert through ex, e.g. inside a transaction that commits later.
+func (db *DB) InsertIn(t testing.TB, ex Execer, rows ...celbridge.CELRow) {
 	t.Helper()
 	cols := []string{"id", "eventtype", "eventtime", "cid_name", "cid_num", "cid_ani", "cid_rdnis",
 		"cid_dnid", "exten", "context", "channame", "appname", "appdata", "amaflags", "accountcode",
@@ -40,7 +52,7 @@ func (db *DB) Insert(t testing.TB, rows ...celbridge.CELRow) {
 				args = append(args, "", "")
 			}
 		}
-		if _, err := db.Admin.ExecContext(context.Background(), head+strings.Join(tuples, ","), args...); err != nil {
+		if _, err := ex.ExecContext(context.Background(), head+strings.Join(tuples, ","), args...); err != nil {
 			t.Fatalf("testdb: insert %d cel rows from id %d: %v", n, rows[0].ID, err)
 		}
 		rows = rows[n:]

@@ -1,4 +1,4 @@
-package poller
+package freepbx
 
 import (
 	"context"
@@ -19,7 +19,7 @@ const readCall = "SELECT %s FROM %s WHERE linkedid IN (?) OR uniqueid IN (?) ORD
 // attended transfer), found the way FreePBX's CDR report does, by following uniqueids and
 // linkedids until the set stops growing (at most a few rounds). It is for explain, not for
 // the poller's hot path.
-func (s *MySQLSource) ReadCall(ctx context.Context, linkedid string) ([]celbridge.CELRow, error) {
+func (s *CEL) ReadCall(ctx context.Context, linkedid string) ([]celbridge.CELRow, error) {
 	linked, unique := []string{linkedid}, []string{linkedid}
 	var rows []celbridge.CELRow
 	for round := 0; round < 4; round++ {

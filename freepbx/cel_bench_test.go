@@ -1,4 +1,4 @@
-package poller
+package freepbx
 
 import (
 	"testing"
@@ -8,7 +8,7 @@ import (
 	"github.com/celbridge/celbridge/internal/testdb"
 )
 
-// BenchmarkReadAfter measures MySQLSource.ReadAfter over generated CEL (real call flows),
+// BenchmarkReadAfter measures CEL.ReadAfter over generated CEL (real call flows),
 // in batches of 1000 as backfill reads; ns/op is per row.
 func BenchmarkReadAfter(b *testing.B) {
 	db := testdb.New(b)
@@ -18,7 +18,7 @@ func BenchmarkReadAfter(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	s, err := OpenMySQL(b.Context(), db.ReaderDSN, "cel", time.UTC)
+	s, err := OpenCEL(b.Context(), db.ReaderDSN, "cel", time.UTC)
 	if err != nil {
 		b.Fatal(err)
 	}

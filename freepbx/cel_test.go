@@ -1,4 +1,4 @@
-package poller
+package freepbx
 
 import (
 	"errors"
@@ -17,28 +17,23 @@ import (
 	"github.com/celbridge/celbridge/internal/testdb"
 )
 
-var (
-	_ Source      = (*MySQLSource)(nil)
-	_ RangeSource = (*MySQLSource)(nil)
-)
-
 // kyiv stands for the PBX's zone (fixed, so the test needs no tzdata): eventtime is wall
 // clock there.
 var kyiv = time.FixedZone("EET", 2*60*60)
 
 // openSource opens db's cel table as its SELECT-only user.
-func openSource(t *testing.T, db *testdb.DB, loc *time.Location) *MySQLSource {
+func openSource(t *testing.T, db *testdb.DB, loc *time.Location) *CEL {
 	t.Helper()
-	s, err := OpenMySQL(t.Context(), db.ReaderDSN, "cel", loc)
+	s, err := OpenCEL(t.Context(), db.ReaderDSN, "cel", loc)
 	if err != nil {
-		t.Fatalf("OpenMySQL: %v", err)
+		t.Fatalf("OpenCEL: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
 // readAll reads the whole table with ReadAfter in batches of n, as the poller does.
-func readAll(t *testing.T, s *MySQLSource, n int) []celbridge.CELRow {
+func readAll(t *testing.T, s *CEL, n int) []celbridge.CELRow {
 	t.Helper()
 	var all []celbridge.CELRow
 	after := int64(0)
@@ -178,7 +173,7 @@ func TestMySQLSource_FreePBX(t *testing.T) {
 
 // checkFirstIDAt compares FirstIDAt with a brute-force scan (as root) for every step from
 // `from` to `to`, and bounds the queries each call runs.
-func checkFirstIDAt(t *testing.T, db *testdb.DB, s *MySQLSource, from, to time.Time, step time.Duration) {
+func checkFirstIDAt(t *testing.T, db *testdb.DB, s *CEL, from, to time.Time, step time.Duration) {
 	t.Helper()
 	maxID, err := s.MaxID(t.Context())
 	if err != nil {
@@ -215,7 +210,7 @@ func firstIDBrute(t *testing.T, db *testdb.DB, at time.Time, loc *time.Location)
 }
 
 // checkPKRange asserts that MariaDB plans every read as a range read on the primary key.
-func checkPKRange(t *testing.T, s *MySQLSource) {
+func checkPKRange(t *testing.T, s *CEL) {
 	t.Helper()
 	q, args, err := sqlx.In(s.query(readIDs), []int64{3, 50, 200})
 	if err != nil {
@@ -233,7 +228,7 @@ func checkPKRange(t *testing.T, s *MySQLSource) {
 		{"probe", fmt.Sprintf(probeAt, s.table), []any{150}},
 		{"scan", fmt.Sprintf(scanAfter, s.table), []any{150, scanBatch}},
 	} {
-		rows, err := s.db.QueryxContext(t.Context(), "EXPLAIN "+c.query, c.args...)
+		rows, err := sqlx.NewDb(s.db, "mysql").QueryxContext(t.Context(), "EXPLAIN "+c.query, c.args...)
 		if err != nil {
 			t.Fatalf("EXPLAIN %s: %v", c.name, err)
 		}
@@ -417,10 +412,10 @@ func TestOpenMySQL_Errors(t *testing.T) {
 	}
 	open := func(t *testing.T, dsn, table string) error {
 		t.Helper()
-		s, err := OpenMySQL(ctx, dsn, table, time.UTC)
+		s, err := OpenCEL(ctx, dsn, table, time.UTC)
 		if err == nil {
 			s.Close()
-			t.Fatal("OpenMySQL: no error")
+			t.Fatal("OpenCEL: no error")
 		}
 		t.Log(err)
 		return err
@@ -489,7 +484,7 @@ func TestOpenMySQL_Errors(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg.DBName = ""
-		s, err := OpenMySQL(ctx, cfg.FormatDSN(), db.Name+".cel", time.UTC)
+		s, err := OpenCEL(ctx, cfg.FormatDSN(), db.Name+".cel", time.UTC)
 		if err != nil {
 			t.Fatal(err)
 		}

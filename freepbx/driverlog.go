@@ -1,4 +1,4 @@
-package poller
+package freepbx
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ var (
 
 // LogDriverTo sends the MySQL driver's log lines to l: level WARN, message "mysql driver", the
 // driver's text under err. It applies to the DSNs parsed afterwards, so call it before
-// OpenMySQL; a later call only changes l.
+// OpenCEL; a later call only changes l.
 func LogDriverTo(l *slog.Logger) {
 	driverLog.l.Store(l)
 	driverLogOnce.Do(func() { _ = mysql.SetLogger(&driverLog) }) // the driver's global, set once

@@ -1,4 +1,4 @@
-package poller
+package freepbx
 
 import (
 	"context"
@@ -13,13 +13,14 @@ import (
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/internal/testdb"
 	"github.com/celbridge/celbridge/mapper"
+	"github.com/celbridge/celbridge/poller"
 )
 
-var _ RangeStreamer = (*MySQLSource)(nil)
+var _ poller.RangeStreamer = (*CEL)(nil)
 
 // streamAll reads ids from..to with Stream in chunks of n, copying each chunk (Stream reuses
 // its slice).
-func streamAll(t *testing.T, s *MySQLSource, from, to int64, n int) []celbridge.CELRow {
+func streamAll(t *testing.T, s *CEL, from, to int64, n int) []celbridge.CELRow {
 	t.Helper()
 	var all []celbridge.CELRow
 	err := s.Stream(t.Context(), from, to, n, func(rows []celbridge.CELRow) error {
@@ -89,7 +90,7 @@ func TestMySQLSource_Stream(t *testing.T) {
 }
 
 // batchesOnly hides Stream, so Backfill reads its range in batches as before issue 13.
-type batchesOnly struct{ s *MySQLSource }
+type batchesOnly struct{ s *CEL }
 
 func (b batchesOnly) ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error) {
 	return b.s.ReadAfter(ctx, afterID, limit)
@@ -103,9 +104,9 @@ func TestBackfill_StreamSameAsBatches(t *testing.T) {
 	db := testdb.New(t)
 	db.LoadSQL(t, "testdata/freepbx-cel/cel.sql")
 	s := openSource(t, db, kyiv)
-	run := func(src RangeSource, from, to int64, batch int) ([]celbridge.Event, int64) {
+	run := func(src poller.RangeSource, from, to int64, batch int) ([]celbridge.Event, int64) {
 		var events []celbridge.Event
-		b := &Backfill{Source: src, Mapper: mapper.New(mapper.DefaultConfig()), BatchSize: batch,
+		b := &poller.Backfill{Source: src, Mapper: mapper.New(mapper.DefaultConfig()), BatchSize: batch,
 			FromID: from, ToID: to,
 			Emit: func(_ context.Context, evs []celbridge.Event) error {
 				events = append(events, evs...)

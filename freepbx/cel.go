@@ -1,4 +1,4 @@
-package poller
+package freepbx
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,11 +22,11 @@ import (
 	"github.com/celbridge/celbridge"
 )
 
-// MySQLSource reads FreePBX's CEL table (asteriskcdrdb.cel) with a SELECT-only user. Every
+// CEL reads FreePBX's CEL table (asteriskcdrdb.cel) with a SELECT-only user. Every
 // read is a primary-key lookup or range read; nothing scans the table or its eventtime
 // column, which has no index. It is safe for concurrent use.
-type MySQLSource struct {
-	db    *sqlx.DB
+type CEL struct {
+	db    *sql.DB
 	loc   *time.Location
 	table string // quoted, possibly schema-qualified: `asteriskcdrdb`.`cel`
 	// For operator hints: the table as a GRANT names it, the server's address, the user.
@@ -51,25 +50,15 @@ var celColumns = []string{"id", "eventtype", "eventtime", "cid_name", "cid_num",
 	"cid_rdnis", "cid_dnid", "exten", "context", "channame", "appname", "appdata", "accountcode",
 	"uniqueid", "linkedid", "peer", "userdeftype", "extra"}
 
-// Connection settings: the PBX's database must not feel celbridge. Two connections are
-// enough for one poller plus a status or backfill query.
-const (
-	dialTimeout     = 5 * time.Second
-	ioTimeout       = 30 * time.Second
-	maxOpenConns    = 2
-	connMaxLifetime = 5 * time.Minute
-	connMaxIdleTime = time.Minute
-)
-
 // tableName is a table as mysql.table may name it: cel or asteriskcdrdb.cel.
 var tableName = regexp.MustCompile(`^(?:([A-Za-z0-9_$]{1,64})\.)?([A-Za-z0-9_$]{1,64})$`)
 
-// OpenMySQL connects to the CEL database given by a go-sql-driver DSN
+// OpenCEL connects to the CEL database given by a go-sql-driver DSN
 // ("celbridge:pw@tcp(10.0.0.5:3306)/asteriskcdrdb"), checks that table ("cel" when empty, or
 // "asteriskcdrdb.cel") is readable and has FreePBX's CEL columns, and returns a source that
 // reads it. eventtime is a DATETIME without zone: it is read as wall-clock time in loc (the
 // PBX's time zone; time.Local when nil). Errors say what the operator should check.
-func OpenMySQL(ctx context.Context, dsn, table string, loc *time.Location) (*MySQLSource, error) {
+func OpenCEL(ctx context.Context, dsn, table string, loc *time.Location) (*CEL, error) {
 	if loc == nil {
 		loc = time.Local
 	}
@@ -87,7 +76,7 @@ func OpenMySQL(ctx context.Context, dsn, table string, loc *time.Location) (*MyS
 	if err != nil {
 		return nil, fmt.Errorf("parse mysql.dsn %s: %w", RedactDSN(dsn), err)
 	}
-	s := &MySQLSource{loc: loc, addr: cfg.Addr, user: cfg.User}
+	s := &CEL{loc: loc, addr: cfg.Addr, user: cfg.User}
 	if cfg.Net == "unix" {
 		s.addr = "unix socket " + cfg.Addr
 	}
@@ -95,7 +84,7 @@ func OpenMySQL(ctx context.Context, dsn, table string, loc *time.Location) (*MyS
 	if db := cmp.Or(m[1], cfg.DBName); db != "" {
 		s.table, s.grantOn = quoteIdent(db)+"."+s.table, db+"."+m[2]
 	}
-	if s.db, err = openPool(cfg, loc); err != nil {
+	if s.db, err = connect(cfg, loc); err != nil {
 		return nil, fmt.Errorf("open mysql.dsn %s: %w", RedactDSN(dsn), err)
 	}
 	if err := s.detectColumns(ctx); err != nil {
@@ -105,40 +94,8 @@ func OpenMySQL(ctx context.Context, dsn, table string, loc *time.Location) (*MyS
 	return s, nil
 }
 
-// openPool builds the connection pool. eventtime is parsed by hand (ParseTime off) so that a
-// NULL, zero or garbage value cannot fail a batch. Our only parameters are integers, so they
-// are interpolated client-side: one round trip per query instead of prepare/execute/close.
-func openPool(cfg *mysql.Config, loc *time.Location) (*sqlx.DB, error) {
-	cfg.ParseTime = false
-	cfg.MultiStatements = false
-	cfg.Loc = loc
-	if cfg.Timeout == 0 {
-		cfg.Timeout = dialTimeout
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = ioTimeout
-	}
-	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = ioTimeout
-	}
-	cfg.InterpolateParams = true
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil { // a collation that forbids interpolation: use server-side statements
-		cfg.InterpolateParams = false
-		if conn, err = mysql.NewConnector(cfg); err != nil {
-			return nil, err
-		}
-	}
-	db := sqlx.NewDb(sql.OpenDB(conn), "mysql")
-	db.SetMaxOpenConns(maxOpenConns)
-	db.SetMaxIdleConns(maxOpenConns)
-	db.SetConnMaxLifetime(connMaxLifetime)
-	db.SetConnMaxIdleTime(connMaxIdleTime)
-	return db, nil
-}
-
 // Close stops any read-ahead and closes the connection pool.
-func (s *MySQLSource) Close() error {
+func (s *CEL) Close() error {
 	s.aheadMu.Lock()
 	s.closed = true
 	if s.ahead != nil {
@@ -153,7 +110,7 @@ func (s *MySQLSource) Close() error {
 // detectColumns reads the table's column names (SELECT * … LIMIT 0 reads no row and needs
 // only SELECT) and builds the select list: eventextra stands in for extra on older installs,
 // and columns celbridge does not use (amaflags, peeraccount, userfield…) are left out.
-func (s *MySQLSource) detectColumns(ctx context.Context) error {
+func (s *CEL) detectColumns(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
 		return s.explain(err, "connect to MySQL at "+s.addr)
 	}
@@ -198,9 +155,6 @@ func (s *MySQLSource) detectColumns(ctx context.Context) error {
 	return nil
 }
 
-// quoteIdent quotes a MySQL identifier with backticks.
-func quoteIdent(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
-
 // readAfter, readRange and readIDs are the select statements; %s are the column list and the
 // table. Each one reads a primary-key range.
 const (
@@ -218,7 +172,7 @@ const (
 // only by the call that asks for exactly that batch, and only when it came back full (so no
 // row committed meanwhile is missed that the batch's end would have included); otherwise it
 // is dropped and the read is done afresh.
-func (s *MySQLSource) ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error) {
+func (s *CEL) ReadAfter(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("read cel after id %d: limit %d is not positive", afterID, limit)
 	}
@@ -251,7 +205,7 @@ type ahead struct {
 const maxAheadAge = time.Second
 
 // readAhead starts reading the batch after afterID, replacing any read-ahead not taken.
-func (s *MySQLSource) readAhead(afterID int64, limit int) {
+func (s *CEL) readAhead(afterID int64, limit int) {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	a := &ahead{after: afterID, limit: limit, cancel: cancel, done: make(chan struct{})}
 	s.aheadMu.Lock()
@@ -278,7 +232,7 @@ func (s *MySQLSource) readAhead(afterID int64, limit int) {
 
 // takeAhead returns the read-ahead batch for (afterID, limit) if there is a usable one;
 // (nil, nil) means read afresh.
-func (s *MySQLSource) takeAhead(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error) {
+func (s *CEL) takeAhead(ctx context.Context, afterID int64, limit int) ([]celbridge.CELRow, error) {
 	s.aheadMu.Lock()
 	a := s.ahead
 	s.ahead = nil
@@ -303,7 +257,7 @@ func (s *MySQLSource) takeAhead(ctx context.Context, afterID int64, limit int) (
 }
 
 // ReadRange returns up to limit rows with fromID < id <= toID, in id order.
-func (s *MySQLSource) ReadRange(ctx context.Context, fromID, toID int64, limit int) ([]celbridge.CELRow, error) {
+func (s *CEL) ReadRange(ctx context.Context, fromID, toID int64, limit int) ([]celbridge.CELRow, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("read cel ids %d..%d: limit %d is not positive", fromID+1, toID, limit)
 	}
@@ -319,7 +273,7 @@ const idsPerQuery = 500
 
 // ReadIDs returns the rows with the given ids that exist, in id order: the poller asks for
 // ids that were missing (a gap) and may have been committed late.
-func (s *MySQLSource) ReadIDs(ctx context.Context, ids []int64) ([]celbridge.CELRow, error) {
+func (s *CEL) ReadIDs(ctx context.Context, ids []int64) ([]celbridge.CELRow, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -341,14 +295,14 @@ func (s *MySQLSource) ReadIDs(ctx context.Context, ids []int64) ([]celbridge.CEL
 	return all, nil
 }
 
-func (s *MySQLSource) query(format string) string {
+func (s *CEL) query(format string) string {
 	return fmt.Sprintf(format, s.columns, s.table)
 }
 
 // readRows runs a select of s.columns and scans every row. All text is read as raw bytes
 // and converted here, so no value can fail the batch: NULL becomes "", and a NULL, zero or
 // invalid eventtime becomes the zero time.
-func (s *MySQLSource) readRows(ctx context.Context, q string, args ...any) ([]celbridge.CELRow, error) {
+func (s *CEL) readRows(ctx context.Context, q string, args ...any) ([]celbridge.CELRow, error) {
 	s.queries.Add(1)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -386,7 +340,7 @@ const readBetween = "SELECT %s FROM %s WHERE id BETWEEN %d AND %d ORDER BY id"
 //
 // This is backfill's read; the live poller reads in batches (ReadAfter), which never hold a
 // statement open on the PBX's database between polls.
-func (s *MySQLSource) Stream(ctx context.Context, fromID, toID int64, chunk int, fn func([]celbridge.CELRow) error) error {
+func (s *CEL) Stream(ctx context.Context, fromID, toID int64, chunk int, fn func([]celbridge.CELRow) error) error {
 	if chunk <= 0 {
 		return fmt.Errorf("read cel ids %d..%d: chunk %d is not positive", fromID, toID, chunk)
 	}
@@ -476,7 +430,7 @@ func (c *rawChunk) row(i int) *[19][]byte {
 // stream runs Stream's query and sends the rows to full in chunks taken from free. It reads
 // through the driver's own interface: database/sql's per-row locking and conversions cost
 // as much as the rest of the read (BENCHMARKS.md).
-func (s *MySQLSource) stream(ctx context.Context, fromID, toID int64, chunk int, full, free chan *rawChunk) error {
+func (s *CEL) stream(ctx context.Context, fromID, toID int64, chunk int, full, free chan *rawChunk) error {
 	s.queries.Add(1)
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -751,7 +705,7 @@ const (
 )
 
 // MaxID returns the highest id in the table, 0 when it is empty.
-func (s *MySQLSource) MaxID(ctx context.Context) (int64, error) {
+func (s *CEL) MaxID(ctx context.Context) (int64, error) {
 	id, err := s.scalar(ctx, maxID)
 	if err != nil {
 		return 0, fmt.Errorf("read newest cel id: %w", err)
@@ -759,7 +713,7 @@ func (s *MySQLSource) MaxID(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
-func (s *MySQLSource) scalar(ctx context.Context, format string) (int64, error) {
+func (s *CEL) scalar(ctx context.Context, format string) (int64, error) {
 	s.queries.Add(1)
 	var v int64
 	if err := s.db.QueryRowContext(ctx, fmt.Sprintf(format, s.table)).Scan(&v); err != nil {
@@ -770,7 +724,7 @@ func (s *MySQLSource) scalar(ctx context.Context, format string) (int64, error) 
 
 // Newest returns the id and eventtime of the newest row (0 and the zero time when the table
 // is empty); status uses it to show how far behind the PBX celbridge is.
-func (s *MySQLSource) Newest(ctx context.Context) (id int64, t time.Time, err error) {
+func (s *CEL) Newest(ctx context.Context) (id int64, t time.Time, err error) {
 	stamps, err := s.stamps(ctx, fmt.Sprintf(newest, s.table))
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("read newest cel row: %w", err)
@@ -788,7 +742,7 @@ type stamp struct {
 }
 
 // stamps runs a query returning (id, eventtime) rows.
-func (s *MySQLSource) stamps(ctx context.Context, q string, args ...any) ([]stamp, error) {
+func (s *CEL) stamps(ctx context.Context, q string, args ...any) ([]stamp, error) {
 	s.queries.Add(1)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -831,7 +785,7 @@ const jitterSlack = time.Minute
 // (about log2(MaxID) small queries), and then reads forward from the first row at t-1m to the
 // exact answer. That assumes eventtime never goes back by more than a minute in id order; rows
 // with no valid eventtime count as older than t.
-func (s *MySQLSource) FirstIDAt(ctx context.Context, t time.Time) (int64, error) {
+func (s *CEL) FirstIDAt(ctx context.Context, t time.Time) (int64, error) {
 	id, err := s.firstIDAt(ctx, t)
 	if err != nil {
 		return 0, fmt.Errorf("find first cel id at %s: %w", t.In(s.loc).Format(time.DateTime), err)
@@ -839,7 +793,7 @@ func (s *MySQLSource) FirstIDAt(ctx context.Context, t time.Time) (int64, error)
 	return id, nil
 }
 
-func (s *MySQLSource) firstIDAt(ctx context.Context, t time.Time) (int64, error) {
+func (s *CEL) firstIDAt(ctx context.Context, t time.Time) (int64, error) {
 	lo, err := s.scalar(ctx, minID)
 	if err != nil {
 		return 0, err
@@ -874,7 +828,7 @@ func (s *MySQLSource) firstIDAt(ctx context.Context, t time.Time) (int64, error)
 
 // probe returns the first row at or after id with a valid eventtime, or the first row when
 // none of the next few has one (it then counts as old).
-func (s *MySQLSource) probe(ctx context.Context, id int64) (stamp, bool, error) {
+func (s *CEL) probe(ctx context.Context, id int64) (stamp, bool, error) {
 	rows, err := s.stamps(ctx, fmt.Sprintf(probeAt, s.table), id)
 	if err != nil || len(rows) == 0 {
 		return stamp{}, false, err
@@ -890,7 +844,7 @@ func (s *MySQLSource) probe(ctx context.Context, id int64) (stamp, bool, error) 
 // scanTo reads forward from after and returns the first row at or after t. It gives up after
 // maxScanBatch batches (eventtime far out of order) and returns the row it started at, which
 // errs towards including more.
-func (s *MySQLSource) scanTo(ctx context.Context, after int64, t time.Time) (int64, error) {
+func (s *CEL) scanTo(ctx context.Context, after int64, t time.Time) (int64, error) {
 	start, last := int64(0), after
 	for range maxScanBatch {
 		rows, err := s.stamps(ctx, fmt.Sprintf(scanAfter, s.table), last, scanBatch)
@@ -911,79 +865,4 @@ func (s *MySQLSource) scanTo(ctx context.Context, after int64, t time.Time) (int
 		}
 	}
 	return start, nil
-}
-
-// SocketHint is where FreePBX's MariaDB listens, for the hint of a failed connection (the
-// README's install section says the same).
-const SocketHint = "FreePBX 17 on Debian: unix(/run/mysqld/mysqld.sock); FreePBX distro (SNG7): unix(/var/lib/mysql/mysql.sock); or tcp(127.0.0.1:3306)"
-
-// MySQL error numbers that get an operator hint.
-const (
-	erDBAccessDenied     = 1044
-	erAccessDenied       = 1045
-	erNoDB               = 1046
-	erBadDB              = 1049
-	erTableAccessDenied  = 1142
-	erColumnAccessDenied = 1143
-	erNoSuchTable        = 1146
-	erAccessDeniedNoPass = 1698
-)
-
-// account matches 'user'@'host' in a MySQL error message.
-var account = regexp.MustCompile(`'([^']*)'@'([^']*)'`)
-
-// explain wraps err as "<what>: <err>" and, for the errors an operator can fix, adds what to
-// do. It never includes the DSN or the password.
-func (s *MySQLSource) explain(err error, what string) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		user, host := s.user, "%"
-		if m := account.FindStringSubmatch(me.Message); m != nil {
-			user, host = m[1], m[2]
-		}
-		grant := fmt.Sprintf("GRANT SELECT ON %s TO '%s'@'%s'", s.grantOn, user, host)
-		switch me.Number {
-		case erAccessDenied, erAccessDeniedNoPass:
-			return fmt.Errorf("connect to MySQL at %s: %w (check the user and password in mysql.dsn; the user needs only %s)",
-				s.addr, err, grant)
-		case erTableAccessDenied, erColumnAccessDenied: // also what a missing table looks like
-			return fmt.Errorf("%s: %w (check mysql.table; if it is right, the user lacks the grant: as a MySQL admin run %s)",
-				what, err, grant)
-		case erDBAccessDenied:
-			return fmt.Errorf("%s: %w (check the database in mysql.dsn; if it is right, the user lacks the grant: as a MySQL admin run %s)",
-				what, err, grant)
-		case erNoSuchTable, erBadDB:
-			return fmt.Errorf("%s: %w (check mysql.table and the database in mysql.dsn; FreePBX keeps CEL in asteriskcdrdb.cel)", what, err)
-		case erNoDB:
-			return fmt.Errorf("%s: %w (name the table as asteriskcdrdb.cel in mysql.table, or end mysql.dsn with /asteriskcdrdb)", what, err)
-		}
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, mysql.ErrInvalidConn) {
-		return fmt.Errorf("connect to MySQL at %s: %w (is the server up and reachable from this host? check the address in mysql.dsn: %s)", s.addr, err, SocketHint)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
-// RedactDSN returns dsn with its password replaced by ***, for logs and messages. It splits
-// the DSN as go-sql-driver does ([user[:password]@][net[(addr)]]/dbname[?params]), so it also
-// redacts a password holding '@', ':' or '/'.
-func RedactDSN(dsn string) string {
-	end := strings.LastIndexByte(dsn, '/')
-	if end < 0 {
-		end = len(dsn)
-	}
-	at := strings.LastIndexByte(dsn[:end], '@')
-	if at < 0 {
-		return dsn
-	}
-	colon := strings.IndexByte(dsn[:at], ':')
-	if colon < 0 {
-		return dsn
-	}
-	return dsn[:colon+1] + "***" + dsn[at:]
 }
