@@ -66,8 +66,8 @@ func idRange(from, to int64) []int64 {
 	return out
 }
 
-// TestMySQLSource_FreePBX reads the 374 rows of a real FreePBX call log.
-func TestMySQLSource_FreePBX(t *testing.T) {
+// TestCEL_FreePBX reads the 374 rows of a real FreePBX call log.
+func TestCEL_FreePBX(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	db.LoadSQL(t, "testdata/freepbx-cel/cel.sql")
@@ -289,7 +289,7 @@ func TestFirstIDAt_Synthetic(t *testing.T) {
 	checkPKRange(t, s)
 }
 
-func TestMySQLSource_Empty(t *testing.T) {
+func TestCEL_Empty(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	s := openSource(t, db, time.UTC)
@@ -311,9 +311,9 @@ func TestMySQLSource_Empty(t *testing.T) {
 	}
 }
 
-// TestMySQLSource_EventExtra reads an older install's table: eventextra instead of extra, and
+// TestCEL_EventExtra reads an older install's table: eventextra instead of extra, and
 // the extra columns peeraccount and userfield.
-func TestMySQLSource_EventExtra(t *testing.T) {
+func TestCEL_EventExtra(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t, testdb.OldSchema())
 	at := time.Date(2026, 11, 26, 0, 28, 48, 0, kyiv)
@@ -333,9 +333,9 @@ func TestMySQLSource_EventExtra(t *testing.T) {
 	}
 }
 
-// TestMySQLSource_BadValues: NULLs, zero and impossible dates and garbage never fail a read;
+// TestCEL_BadValues: NULLs, zero and impossible dates and garbage never fail a read;
 // the row still comes back with its id.
-func TestMySQLSource_BadValues(t *testing.T) {
+func TestCEL_BadValues(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	var nullable []string
@@ -512,9 +512,9 @@ func TestRedactDSN(t *testing.T) {
 	}
 }
 
-// TestMySQLSource_HugeField: a row with a megabyte of extra (issue 15.8: a batch of them
+// TestCEL_HugeField: a row with a megabyte of extra (issue 15.8: a batch of them
 // raised memory by hundreds of MB) is read with its columns cut at maxField bytes.
-func TestMySQLSource_HugeField(t *testing.T) {
+func TestCEL_HugeField(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	// FreePBX's extra is varchar(512); a site that widened it (or another CEL writer) can

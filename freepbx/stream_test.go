@@ -44,9 +44,9 @@ func sameRows(t *testing.T, what string, got, want []celbridge.CELRow) {
 	}
 }
 
-// TestMySQLSource_Stream: one streaming query gives the rows ReadAfter gives, in order, in
+// TestCEL_Stream: one streaming query gives the rows ReadAfter gives, in order, in
 // chunks of the size asked, for the whole table and for ranges within it.
-func TestMySQLSource_Stream(t *testing.T) {
+func TestCEL_Stream(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	db.LoadSQL(t, "testdata/freepbx-cel/cel.sql")

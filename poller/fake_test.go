@@ -118,7 +118,6 @@ func (m *memTable) ReadAfter(ctx context.Context, afterID int64, limit int) ([]c
 	return m.read(ctx, func(id int64) bool { return id > afterID }, limit)
 }
 
-
 // ReadIDs implements poller.Source.
 func (m *memTable) ReadIDs(ctx context.Context, ids []int64) ([]celbridge.CELRow, error) {
 	return m.read(ctx, func(id int64) bool { _, ok := slices.BinarySearch(ids, id); return ok }, len(ids))
