@@ -53,6 +53,19 @@ var celColumns = []string{"id", "eventtype", "eventtime", "cid_name", "cid_num",
 // tableName is a table as mysql.table may name it: cel or asteriskcdrdb.cel.
 var tableName = regexp.MustCompile(`^(?:([A-Za-z0-9_$]{1,64})\.)?([A-Za-z0-9_$]{1,64})$`)
 
+// celTable splits mysql.table into its database (the DSN's when the table names none; "" when
+// neither does) and its name.
+func celTable(table string, cfg *mysql.Config) (db, name string, err error) {
+	if table == "" {
+		table = "cel"
+	}
+	m := tableName.FindStringSubmatch(table)
+	if m == nil {
+		return "", "", fmt.Errorf("mysql.table %q is not a table name (write it like \"cel\" or \"asteriskcdrdb.cel\")", table)
+	}
+	return cmp.Or(m[1], cfg.DBName), m[2], nil
+}
+
 // OpenCEL connects to the CEL database given by a go-sql-driver DSN
 // ("celbridge:pw@tcp(10.0.0.5:3306)/asteriskcdrdb"), checks that table ("cel" when empty, or
 // "asteriskcdrdb.cel") is readable and has FreePBX's CEL columns, and returns a source that
@@ -65,10 +78,6 @@ func OpenCEL(ctx context.Context, dsn, table string, loc *time.Location) (*CEL, 
 	if table == "" {
 		table = "cel"
 	}
-	m := tableName.FindStringSubmatch(table)
-	if m == nil {
-		return nil, fmt.Errorf("mysql.table %q is not a table name (write it like \"cel\" or \"asteriskcdrdb.cel\")", table)
-	}
 	if strings.TrimSpace(dsn) == "" {
 		return nil, errors.New("mysql.dsn is empty (write it like \"celbridge:password@tcp(127.0.0.1:3306)/asteriskcdrdb\")")
 	}
@@ -76,13 +85,17 @@ func OpenCEL(ctx context.Context, dsn, table string, loc *time.Location) (*CEL, 
 	if err != nil {
 		return nil, fmt.Errorf("parse mysql.dsn %s: %w", RedactDSN(dsn), err)
 	}
+	db, name, err := celTable(table, cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &CEL{loc: loc, addr: cfg.Addr, user: cfg.User}
 	if cfg.Net == "unix" {
 		s.addr = "unix socket " + cfg.Addr
 	}
-	s.table, s.grantOn = quoteIdent(m[2]), m[2]
-	if db := cmp.Or(m[1], cfg.DBName); db != "" {
-		s.table, s.grantOn = quoteIdent(db)+"."+s.table, db+"."+m[2]
+	s.table, s.grantOn = quoteIdent(name), name
+	if db != "" {
+		s.table, s.grantOn = quoteIdent(db)+"."+s.table, db+"."+name
 	}
 	if s.db, err = connect(cfg, loc); err != nil {
 		return nil, fmt.Errorf("open mysql.dsn %s: %w", RedactDSN(dsn), err)

@@ -33,12 +33,18 @@ type Finding struct {
 	Outcome Outcome
 	Text    string
 	Fix     string
+	// Optional marks a ✗ that does not fail check: an optional feature is off, and the Fix
+	// turns it on.
+	Optional bool
 }
 
+// Fails reports whether f fails check.
+func (f Finding) Fails() bool { return f.Outcome == Fail && !f.Optional }
+
 // Passed, Warned and Failed build findings.
-func Passed(text string) Finding      { return Finding{Pass, text, ""} }
-func Warned(text, fix string) Finding { return Finding{Warn, text, fix} }
-func Failed(text, fix string) Finding { return Finding{Fail, text, fix} }
+func Passed(text string) Finding      { return Finding{Outcome: Pass, Text: text} }
+func Warned(text, fix string) Finding { return Finding{Outcome: Warn, Text: text, Fix: fix} }
+func Failed(text, fix string) Finding { return Finding{Outcome: Fail, Text: text, Fix: fix} }
 
 // String is the line check prints: the mark, the text and, unless it passed, → the fix.
 func (f Finding) String() string {

@@ -22,7 +22,8 @@ func TestFindingString(t *testing.T) {
 		want string
 	}{
 		{Passed("ok"), "✓ ok"},
-		{Finding{Pass, "ok", "ignored"}, "✓ ok"},
+		{Finding{Outcome: Pass, Text: "ok", Fix: "ignored"}, "✓ ok"},
+		{Finding{Outcome: Fail, Text: "off", Fix: "grant", Optional: true}, "✗ off → grant"},
 		{Warned("hmm", "do x"), "! hmm → do x"},
 		{Failed("bad", ""), "✗ bad"},
 	} {

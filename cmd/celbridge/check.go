@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -24,10 +23,6 @@ type checker struct {
 	failed int
 	// loginRefused: the server refused mysql.dsn's user or password (a config error: exit 2).
 	loginRefused bool
-
-	conn   *sql.DB      // our own MySQL connection: login, grants, clock
-	source *freepbx.CEL // the daemon's reader: proves SELECT on the table
-	newest time.Time    // eventtime of the newest CEL row, zero if unknown
 }
 
 // report prints one check's outcome; fix is what to do, printed after the text unless the
@@ -40,7 +35,7 @@ func (c *checker) report(outcome health.Outcome, text, fix string) {
 func (c *checker) add(findings ...health.Finding) {
 	for _, f := range findings {
 		fmt.Fprintln(c.out, f)
-		if f.Outcome == health.Fail {
+		if f.Fails() {
 			c.failed++
 		}
 	}
@@ -61,13 +56,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.cfg = cfg
 	c.report(health.Pass, "config "+*path+" is valid", "")
 	c.checkConfigMode(*path)
-	defer c.close()
-	if c.checkLogin(ctx) && c.checkSelect(ctx) {
-		c.checkReadOnly(ctx)
-		c.checkCEL(ctx)
-		c.checkZone(ctx)
-		c.checkFreePBX(ctx)
-	}
+	c.checkPBX(ctx)
 	c.checkCRM(ctx)
 	c.checkStore(ctx)
 	c.checkAPI(ctx)
@@ -81,13 +70,16 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func (c *checker) close() {
-	if c.source != nil {
-		c.source.Close()
+// checkPBX runs freepbx's probes of the PBX's database.
+func (c *checker) checkPBX(ctx context.Context) {
+	k := freepbx.Checkup{DSN: c.cfg.MySQL.DSN, Table: c.cfg.MySQL.Table, Zone: c.cfg.MySQL.Timezone,
+		Loc: c.cfg.Location(), Timeout: checkTimeout, Now: c.now}
+	if c.cfg.FreePBX.Read {
+		k.Schema = c.cfg.FreePBX.Database
 	}
-	if c.conn != nil {
-		c.conn.Close()
-	}
+	findings, refused := k.Run(ctx)
+	c.add(findings...)
+	c.loginRefused = refused
 }
 
 func plural(n int, one, many string) string {

@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -115,25 +113,6 @@ func spot(t *testing.T, capture string, granted bool, got map[string][]string) {
 
 // TestCheck_FreePBX: check shows each configuration table as readable or not, with the GRANT
 // line for a missing one, and warns when the user can read a table with passwords.
-func TestCheck_FreePBX(t *testing.T) {
-	s := newSite(t, opts{})
-	schema := s.db.FreePBX(t, func(g string) bool { return !strings.Contains(g, ".ringgroups ") })
-	s.db.GrantAlso(t, schema, "sip")
-	s.config = s.writeConfig(t, opts{extra: fmt.Sprintf("[freepbx]\ndatabase = %q\n", schema)})
-	s.nowCall(t, 1, time.UTC)
-	r := cli(t, nil, "check", "-config", s.config)
-	if r.code != 0 {
-		t.Fatalf("exit %d, want 0 (the tables are optional)\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-	}
-	wantLine(t, r.stdout, "✓", "FreePBX "+schema+".users readable")
-	wantLine(t, r.stdout, "✗", "FreePBX "+schema+".ringgroups not readable",
-		"GRANT SELECT ON `"+schema+"`.ringgroups TO '"+s.db.User+"'@'%';")
-	wantLine(t, r.stdout, "!", "can read FreePBX tables that hold passwords: sip")
-	if regexp.MustCompile(`FAKE-SECRET`).MatchString(r.stdout + r.stderr) {
-		t.Errorf("a secret leaked into check's output")
-	}
-}
-
 // TestDemoFreePBXIsTheSample: the demo's bundled FreePBX configuration is what freepbx.Read
 // reads from the sample clinic's tables, not a hand-written copy.
 func TestDemoFreePBXIsTheSample(t *testing.T) {

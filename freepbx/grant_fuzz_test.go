@@ -1,15 +1,11 @@
-package main
+package freepbx
 
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
-
-// quoteIdent quotes a name as SHOW GRANTS does: in backticks, a backtick doubled.
-func quoteIdent(name string) string {
-	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
-}
 
 // escapeLike escapes LIKE's wildcards and escape character in a database name, as a grant
 // on exactly that database is written (GRANT … ON `asterisk\_cdrdb`.*).
@@ -54,4 +50,38 @@ func FuzzGrantWrites(f *testing.F) {
 			t.Errorf("grantWrites(%q, %q, %q) = %q: _ is one character", one, db, table, got)
 		}
 	})
+}
+
+func TestGrantWrites(t *testing.T) {
+	for _, tc := range []struct{ grant, want string }{
+		{"GRANT USAGE ON *.* TO `celbridge`@`localhost` IDENTIFIED BY PASSWORD '*14E6'", ""},
+		{"GRANT SELECT ON `asteriskcdrdb`.`cel` TO `celbridge`@`localhost`", ""},
+		{"GRANT SELECT, INSERT ON `asteriskcdrdb`.`cel` TO `celbridge`@`%`", "INSERT ON `asteriskcdrdb`.`cel`"},
+		{"GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION", "ALL PRIVILEGES ON *.*"},
+		{"GRANT ALL PRIVILEGES ON `asteriskcdrdb`.* TO `freepbxuser`@`localhost`", "ALL PRIVILEGES ON `asteriskcdrdb`.*"},
+		{"GRANT INSERT, UPDATE ON `asterisk`.* TO `u`@`%`", ""},                 // another database
+		{"GRANT DELETE ON `asteriskcdrdb`.`cdr` TO `u`@`%`", ""},                // another table
+		{"GRANT UPDATE ON `asterisk%`.* TO `u`@`%`", "UPDATE ON `asterisk%`.*"}, // a LIKE pattern
+		{"GRANT UPDATE ON `asterisk\\_cdrdb`.* TO `u`@`%`", ""},
+		{"GRANT SELECT (`id`, `eventtype`), UPDATE (`extra`) ON `asteriskcdrdb`.`cel` TO `u`@`%`", "UPDATE ON `asteriskcdrdb`.`cel`"},
+		{"GRANT `cel_reader` TO `u`@`%`", ""},
+	} {
+		if got := grantWrites(tc.grant, "asteriskcdrdb", "cel"); got != tc.want {
+			t.Errorf("grantWrites(%q) = %q, want %q", tc.grant, got, tc.want)
+		}
+	}
+}
+
+func TestWholeHours(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want float64
+	}{
+		{0, 0}, {30 * time.Second, 0}, {2*time.Hour + 20*time.Second, 2}, {-9*time.Hour + time.Minute, -9},
+		{90 * time.Minute, 0}, {time.Hour + 5*time.Minute, 0},
+	} {
+		if got := wholeHours(tc.d); got != tc.want {
+			t.Errorf("wholeHours(%s) = %v, want %v", tc.d, got, tc.want)
+		}
+	}
 }

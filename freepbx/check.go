@@ -1,4 +1,4 @@
-package main
+package freepbx
 
 import (
 	"cmp"
@@ -7,41 +7,95 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 
-	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/health"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/go-sql-driver/mysql"
 )
 
-// grantTarget is the table as a GRANT names it: asteriskcdrdb.cel.
-func (c *checker) grantTarget() (db, table string) {
-	table = c.cfg.MySQL.Table
-	if d, t, ok := strings.Cut(table, "."); ok {
-		return d, t
+// Checkup is what `celbridge check` asks of the PBX's database: can mysql.dsn log in and read
+// the CEL table, can it write anything it should not, is CEL written (with LINKEDID_END), is
+// eventtime read in the right zone, and which FreePBX configuration tables are readable. It
+// only reads.
+type Checkup struct {
+	DSN    string         // mysql.dsn
+	Table  string         // mysql.table: cel or asteriskcdrdb.cel
+	Zone   string         // mysql.timezone as written, for the messages
+	Loc    *time.Location // mysql.timezone
+	Schema string         // freepbx.database; "" when the configuration is not read
+	// Timeout bounds each probe's network work, so that a dead host cannot hang check.
+	Timeout time.Duration
+	Now     func() time.Time
+}
+
+// checkup is one run of a Checkup.
+type checkup struct {
+	Checkup
+	findings     []health.Finding
+	loginRefused bool
+
+	conn   *sql.DB   // our own connection: login, grants, clock
+	source *CEL      // the daemon's reader: proves SELECT on the table
+	newest time.Time // eventtime of the newest CEL row, zero if unknown
+}
+
+// Run runs the probes in order, each only when the ones before it let it, and returns their
+// findings. loginRefused says the server refused mysql.dsn's user or password: a
+// configuration error (check exits 2 for it, as run does).
+func (k Checkup) Run(ctx context.Context) (findings []health.Finding, loginRefused bool) {
+	c := &checkup{Checkup: k}
+	if c.Now == nil {
+		c.Now = clock.Now
 	}
-	if cfg, err := mysql.ParseDSN(c.cfg.MySQL.DSN); err == nil {
-		db = cfg.DBName
+	if c.Loc == nil {
+		c.Loc = time.Local
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Second
+	}
+	defer c.close()
+	if c.checkLogin(ctx) && c.checkSelect(ctx) {
+		c.checkReadOnly(ctx)
+		c.checkCEL(ctx)
+		c.checkZone(ctx)
+		c.checkFreePBX(ctx)
+	}
+	return c.findings, c.loginRefused
+}
+
+func (c *checkup) close() {
+	if c.source != nil {
+		c.source.Close()
+	}
+	if c.conn != nil {
+		c.conn.Close()
+	}
+}
+
+func (c *checkup) report(outcome health.Outcome, text, fix string) {
+	c.findings = append(c.findings, health.Finding{Outcome: outcome, Text: text, Fix: fix})
+}
+
+func (c *checkup) now() time.Time { return c.Now() }
+
+// grantTarget is the table as a GRANT names it: asteriskcdrdb.cel.
+func (c *checkup) grantTarget() (db, table string) {
+	cfg, err := mysql.ParseDSN(c.DSN)
+	if err != nil {
+		cfg = mysql.NewConfig()
+	}
+	db, table, err = celTable(c.Table, cfg)
+	if err != nil {
+		return "", c.Table
 	}
 	return db, table
 }
 
-// quotedTable is the table for a query: `asteriskcdrdb`.`cel`.
-func (c *checker) quotedTable() string {
-	db, table := c.grantTarget()
-	q := func(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-	if db == "" {
-		return q(table)
-	}
-	return q(db) + "." + q(table)
-}
-
 // checkLogin connects with mysql.dsn and names the account the server logged us in as.
-func (c *checker) checkLogin(ctx context.Context) bool {
-	cfg, err := mysql.ParseDSN(c.cfg.MySQL.DSN)
+func (c *checkup) checkLogin(ctx context.Context) bool {
+	cfg, err := mysql.ParseDSN(c.DSN)
 	if err != nil { // Validate already parsed it
 		c.report(health.Fail, "mysql.dsn does not parse", "write it like \"celbridge:secret@tcp(127.0.0.1:3306)/asteriskcdrdb\"")
 		return false
@@ -50,25 +104,22 @@ func (c *checker) checkLogin(ctx context.Context) bool {
 	if cfg.Net == "unix" {
 		where = "MySQL at unix socket " + cfg.Addr
 	}
-	cfg.Timeout, cfg.ReadTimeout, cfg.ParseTime = checkTimeout, checkTimeout, false
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
+	cfg.Timeout, cfg.ReadTimeout = c.Timeout, c.Timeout
+	if c.conn, err = connect(cfg, c.Loc); err != nil {
 		c.report(health.Fail, where+": "+err.Error(), "check the parameters in mysql.dsn")
 		return false
 	}
-	c.conn = sql.OpenDB(conn)
-	c.conn.SetMaxOpenConns(1)
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	var account, login string
 	err = c.conn.QueryRowContext(ctx, "SELECT CURRENT_USER(), USER()").Scan(&account, &login)
 	if err != nil {
 		db, table := c.grantTarget()
-		c.loginRefused = freepbx.LoginRefused(err)
+		c.loginRefused = LoginRefused(err)
 		c.report(health.Fail, where+": login failed: "+err.Error(), loginFix(err, cfg.User, cmp.Or(db, "asteriskcdrdb")+"."+table))
 		return false
 	}
-	c.report(health.Pass, fmt.Sprintf("%s: logged in as %s (account %s)", where, login, freepbx.QuoteAccount(account)), "")
+	c.report(health.Pass, fmt.Sprintf("%s: logged in as %s (account %s)", where, login, QuoteAccount(account)), "")
 	return true
 }
 
@@ -84,18 +135,15 @@ func loginFix(err error, user, grantOn string) string {
 		}
 		return "see the MySQL error above"
 	}
-	return "is MariaDB up and reachable from this host? Check the address in mysql.dsn (" + socketHint + ") and the firewall"
+	return "is MariaDB up and reachable from this host? Check the address in mysql.dsn (" + SocketHint + ") and the firewall"
 }
 
-// socketHint is where FreePBX's MariaDB listens, as the README says.
-const socketHint = freepbx.SocketHint
-
 // checkSelect opens the table the way the daemon does: SELECT on it and FreePBX's columns.
-func (c *checker) checkSelect(ctx context.Context) bool {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+func (c *checkup) checkSelect(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	db, table := c.grantTarget()
-	src, err := freepbx.OpenCEL(ctx, c.cfg.MySQL.DSN, c.cfg.MySQL.Table, c.cfg.Location())
+	src, err := OpenCEL(ctx, c.DSN, c.Table, c.Loc)
 	if err != nil {
 		c.report(health.Fail, "SELECT on "+db+"."+table+": "+err.Error(), "")
 		return false
@@ -105,19 +153,10 @@ func (c *checker) checkSelect(ctx context.Context) bool {
 	return true
 }
 
-// writePrivs are the privileges that let an account change the CEL table or its rows.
-var writePrivs = regexp.MustCompile(`\b(ALL PRIVILEGES|ALL|INSERT|UPDATE|DELETE|DROP|ALTER|TRIGGER)\b`)
-
-// columnList is the column list of a column-level grant: SELECT (`id`, `eventtype`).
-var columnList = regexp.MustCompile(`\([^)]*\)`)
-
-// grantLine matches "GRANT <privileges> ON <db>.<table> TO …" of SHOW GRANTS.
-var grantLine = regexp.MustCompile("^GRANT (.+?) ON (\\*|`(?:[^`]|``)*`)\\.(\\*|`(?:[^`]|``)*`) TO ")
-
 // checkReadOnly reads the account's grants (it writes nothing) and warns when the account
 // could change the CEL table: celbridge needs only SELECT.
-func (c *checker) checkReadOnly(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+func (c *checkup) checkReadOnly(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	rows, err := c.conn.QueryContext(ctx, "SHOW GRANTS FOR CURRENT_USER()")
 	if err != nil {
@@ -149,64 +188,6 @@ func (c *checker) checkReadOnly(ctx context.Context) {
 		"celbridge needs only SELECT; as a MySQL admin REVOKE the rest, e.g. REVOKE ALL PRIVILEGES, GRANT OPTION FROM <account>; GRANT SELECT ON "+db+"."+table+" TO <account>")
 }
 
-// grantWrites returns "INSERT, UPDATE ON `db`.*" when the SHOW GRANTS line g gives write
-// privileges on db.table, or "".
-func grantWrites(g, db, table string) string {
-	m := grantLine.FindStringSubmatch(g)
-	if m == nil {
-		return ""
-	}
-	if !identMatches(m[2], db, true) || !identMatches(m[3], table, false) {
-		return ""
-	}
-	privs := writePrivs.FindAllString(stripColumns(m[1]), -1)
-	if len(privs) == 0 {
-		return ""
-	}
-	return strings.Join(privs, ", ") + " ON " + m[2] + "." + m[3]
-}
-
-// stripColumns drops column lists: "SELECT (id), UPDATE (x)" keeps the privilege names.
-func stripColumns(privs string) string {
-	return columnList.ReplaceAllString(privs, "")
-}
-
-// identMatches reports whether a GRANT's db or table part (* or `name`) covers name. Database
-// names in grants may hold LIKE wildcards (% and _, \ escaping them); table names may not.
-func identMatches(part, name string, wildcards bool) bool {
-	if part == "*" {
-		return true
-	}
-	// grantLine matched `…` with doubled backticks inside: unquote exactly those.
-	ident := strings.ReplaceAll(part[1:len(part)-1], "``", "`")
-	if !wildcards {
-		return strings.EqualFold(ident, name)
-	}
-	var re strings.Builder
-	re.WriteString("(?is)^") // _ and % match a newline too, as LIKE does
-	escaped := false
-	for _, r := range ident { // by character: _ is one character, not one byte
-		switch {
-		case escaped:
-			re.WriteString(regexp.QuoteMeta(string(r)))
-			escaped = false
-		case r == '\\':
-			escaped = true
-		case r == '%':
-			re.WriteString(".*")
-		case r == '_':
-			re.WriteString(".")
-		default:
-			re.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	if escaped { // a trailing backslash stands for itself
-		re.WriteString(regexp.QuoteMeta(`\`))
-	}
-	re.WriteString("$")
-	return regexp.MustCompile(re.String()).MatchString(name)
-}
-
 const (
 	// celRecent is how many of the newest rows are looked at for LINKEDID_END: a primary-key
 	// range, never a scan of the whole table.
@@ -221,8 +202,8 @@ FROM (SELECT eventtype FROM %s ORDER BY id DESC LIMIT %d) AS recent`
 const enableCEL = "enable CEL: FreePBX Settings → Advanced Settings → \"Enable CEL Reporting\" = Yes, Submit, Apply Config; verify with: asterisk -rx 'cel show status'"
 
 // checkCEL looks at the newest rows: is CEL written, and with LINKEDID_END?
-func (c *checker) checkCEL(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+func (c *checkup) checkCEL(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	id, at, err := c.source.Newest(ctx)
 	switch {
@@ -245,9 +226,9 @@ func (c *checker) checkCEL(ctx context.Context) {
 	c.checkLinkedIDEnd(ctx)
 }
 
-func (c *checker) checkLinkedIDEnd(ctx context.Context) {
+func (c *checkup) checkLinkedIDEnd(ctx context.Context) {
 	var n, ends, starts int
-	q := fmt.Sprintf(celTypes, c.quotedTable(), celRecent)
+	q := fmt.Sprintf(celTypes, c.source.table, celRecent)
 	if err := c.conn.QueryRowContext(ctx, q).Scan(&n, &ends, &starts); err != nil {
 		c.report(health.Fail, "count event types of the newest CEL rows: "+err.Error(), "")
 		return
@@ -266,8 +247,8 @@ func (c *checker) checkLinkedIDEnd(ctx context.Context) {
 // checkZone tests whether mysql.timezone is the zone eventtime is written in: read in that
 // zone, the newest row must not lie in the future, and a whole-hour distance from now that
 // the database server's clock shares points at the wrong zone.
-func (c *checker) checkZone(ctx context.Context) {
-	zone := c.cfg.MySQL.Timezone
+func (c *checkup) checkZone(ctx context.Context) {
+	zone := c.Zone
 	fix := fmt.Sprintf("set mysql.timezone (now %q) to the zone the PBX writes eventtime in: its local zone (timedatectl on the PBX), or \"UTC\" when FreePBX's Advanced Setting \"Use GMT time for CDR\" (CDRUSEGMT) is on", zone)
 	if c.newest.IsZero() {
 		return
@@ -308,7 +289,7 @@ func nearWholeHours(d time.Duration) bool {
 
 // zoneFix names the zone in which the newest row's eventtime is now: the database server's,
 // UTC or this host's, the first that fits within 5 minutes; else it returns fix.
-func (c *checker) zoneFix(srvZone, fix string) string {
+func (c *checkup) zoneFix(srvZone, fix string) string {
 	wall := c.newest
 	for _, name := range []string{srvZone, "UTC", time.Local.String()} {
 		loc, err := time.LoadLocation(name)
@@ -325,14 +306,14 @@ func (c *checker) zoneFix(srvZone, fix string) string {
 
 // serverClock returns how far the database server's NOW(), read in mysql.timezone, is from
 // this host's clock, and the server's time zone.
-func (c *checker) serverClock(ctx context.Context) (time.Duration, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+func (c *checkup) serverClock(ctx context.Context) (time.Duration, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	var now, sysZone, zone string
 	if err := c.conn.QueryRowContext(ctx, "SELECT NOW(), @@system_time_zone, @@time_zone").Scan(&now, &sysZone, &zone); err != nil {
 		return 0, "", err
 	}
-	t, err := time.ParseInLocation(time.DateTime, now, c.cfg.Location())
+	t, err := time.ParseInLocation(time.DateTime, now, c.Loc)
 	if err != nil {
 		return 0, "", err
 	}
@@ -358,4 +339,43 @@ func signed(d time.Duration) string {
 		return "-" + health.Age(-d)
 	}
 	return "+" + health.Age(d)
+}
+
+// checkFreePBX shows, for each FreePBX configuration table celbridge reads, whether the user
+// can read it, with the GRANT that would let it; and warns when the user can read a table
+// that holds passwords. The tables are optional: a missing one does not fail check.
+func (c *checkup) checkFreePBX(ctx context.Context) {
+	if c.Schema == "" {
+		c.report(health.Pass, "FreePBX configuration: not read ([freepbx] read = false); ring groups and route prefixes come from celbridge.toml only", "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	schema := c.Schema
+	st, err := Probe(ctx, c.conn, schema)
+	if err != nil {
+		c.report(health.Warn, "FreePBX configuration: could not check it: "+err.Error(), "")
+		return
+	}
+	user := CurrentUser(ctx, c.conn)
+	missing := 0
+	for _, s := range st {
+		if s.Err == nil {
+			c.report(health.Pass, fmt.Sprintf("FreePBX %s.%s readable (%s)", schema, s.Table.Name, s.Table.Gives), "")
+			continue
+		}
+		missing++
+		// Not counted as a failure: without the table celbridge works as before.
+		c.findings = append(c.findings, health.Finding{Outcome: health.Fail, Optional: true,
+			Text: fmt.Sprintf("FreePBX %s.%s not readable, so no %s (%s)", schema, s.Table.Name, s.Table.Gives, s.Err),
+			Fix:  s.Table.Grant(schema, user)})
+	}
+	if missing == len(st) {
+		c.report(health.Warn, fmt.Sprintf("FreePBX configuration: no table of %s is readable: celbridge works from celbridge.toml only", schema),
+			"run the GRANT lines above as root (FreePBX), or set [freepbx] read = false (plain Asterisk)")
+	}
+	if secrets := ReadableSecrets(ctx, c.conn, schema); len(secrets) > 0 {
+		c.report(health.Warn, "the user can read FreePBX tables that hold passwords: "+strings.Join(secrets, ", ")+" (celbridge never reads them)",
+			fmt.Sprintf("grant only the tables above: REVOKE the wider grant (SHOW GRANTS FOR %s) and run the GRANT lines", QuoteAccount(user)))
+	}
 }
