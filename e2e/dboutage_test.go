@@ -15,6 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/celbridge/celbridge/internal/celschema"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 )
@@ -124,15 +125,11 @@ func (m *mariadb) root(name string) *sql.DB {
 // setup creates FreePBX's asteriskcdrdb.cel and a SELECT-only user; it returns the user's DSN.
 func (m *mariadb) setup() string {
 	m.t.Helper()
-	schema, err := os.ReadFile("../testdata/cel-schema.sql")
-	if err != nil {
-		m.t.Fatal(err)
-	}
 	db := m.root("")
 	defer db.Close()
 	for _, q := range []string{
 		"CREATE DATABASE asteriskcdrdb",
-		"USE asteriskcdrdb; " + string(schema),
+		"USE asteriskcdrdb; " + celschema.DDL,
 		"CREATE USER 'celbridge'@'%' IDENTIFIED BY 'pw'",
 		"GRANT SELECT ON asteriskcdrdb.cel TO 'celbridge'@'%'",
 	} {

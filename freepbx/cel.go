@@ -748,6 +748,38 @@ func (s *CEL) Newest(ctx context.Context) (id int64, t time.Time, err error) {
 	return stamps[0].id, stamps[0].at, nil
 }
 
+// Lag is how far a reader at some cursor is behind the newest CEL row.
+type Lag struct {
+	NewestID   int64
+	NewestTime time.Time // zero when the table is empty
+	// Rows is how many ids lie after the cursor; Behind how much older than the newest row
+	// the first unread row is.
+	Rows   int64
+	Behind time.Duration
+}
+
+// Lag returns the newest row and how far cursor is behind it (a negative cursor: the newest
+// row only).
+func (s *CEL) Lag(ctx context.Context, cursor int64) (Lag, error) {
+	var l Lag
+	var err error
+	if l.NewestID, l.NewestTime, err = s.Newest(ctx); err != nil || cursor < 0 {
+		return l, err
+	}
+	l.Rows = max(l.NewestID-cursor, 0)
+	if l.Rows == 0 {
+		return l, nil
+	}
+	next, err := s.ReadAfter(ctx, cursor, 1)
+	if err != nil {
+		return l, err
+	}
+	if len(next) == 1 && !next[0].EventTime.IsZero() && !l.NewestTime.IsZero() {
+		l.Behind = max(l.NewestTime.Sub(next[0].EventTime), 0)
+	}
+	return l, nil
+}
+
 // stamp is a row's id and eventtime, all that FirstIDAt needs.
 type stamp struct {
 	id int64

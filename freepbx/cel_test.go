@@ -142,6 +142,18 @@ func TestCEL_FreePBX(t *testing.T) {
 		if want := time.Date(2026, 11, 26, 0, 34, 3, 0, kyiv); err != nil || id != 374 || !at.Equal(want) {
 			t.Errorf("Newest = %d, %v, %v; want 374, %v", id, at, err, want)
 		}
+		for _, c := range []struct {
+			cursor int64
+			want   Lag
+		}{
+			{-1, Lag{NewestID: 374, NewestTime: at}},
+			{374, Lag{NewestID: 374, NewestTime: at}},
+			{1, Lag{NewestID: 374, NewestTime: at, Rows: 373, Behind: 5*time.Minute + 15*time.Second}},
+		} {
+			if got, err := s.Lag(ctx, c.cursor); err != nil || got != c.want {
+				t.Errorf("Lag(%d) = %+v, %v; want %+v", c.cursor, got, err, c.want)
+			}
+		}
 	})
 	t.Run("FirstIDAt", func(t *testing.T) {
 		first := time.Date(2026, 11, 26, 0, 28, 48, 0, kyiv)

@@ -128,9 +128,9 @@ func loginFix(err error, user, grantOn string) string {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
-		case 1045, 1698:
+		case erAccessDenied, erAccessDeniedNoPass:
 			return fmt.Sprintf("check the user and password in mysql.dsn; if the account does not exist yet, as a MySQL admin: CREATE USER '%s'@'localhost' IDENTIFIED BY '…'; GRANT SELECT ON %s TO '%s'@'localhost'", user, grantOn, user)
-		case 1044, 1049:
+		case erDBAccessDenied, erBadDB:
 			return "check the database at the end of mysql.dsn (FreePBX keeps CEL in asteriskcdrdb) and that the user has GRANT SELECT ON " + grantOn
 		}
 		return "see the MySQL error above"

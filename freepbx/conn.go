@@ -75,6 +75,7 @@ const (
 	erAccessDenied       = 1045
 	erNoDB               = 1046
 	erBadDB              = 1049
+	erBadField           = 1054
 	erTableAccessDenied  = 1142
 	erColumnAccessDenied = 1143
 	erNoSuchTable        = 1146
@@ -130,12 +131,9 @@ func Unreadable(err error) bool {
 		return false
 	}
 	switch me.Number {
-	case 1044, // access denied to the database
-		1049, // unknown database
-		1054, // unknown column (an older FreePBX)
-		1142, // SELECT denied on the table
-		1143, // SELECT denied on a column
-		1146: // no such table
+	case erDBAccessDenied, erBadDB,
+		erBadField, // an older FreePBX
+		erTableAccessDenied, erColumnAccessDenied, erNoSuchTable:
 		return true
 	}
 	return false
@@ -145,7 +143,7 @@ func Unreadable(err error) bool {
 // 1698): a configuration error, which retrying cannot fix, unlike a server that is down.
 func LoginRefused(err error) bool {
 	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1045 || me.Number == 1698)
+	return errors.As(err, &me) && (me.Number == erAccessDenied || me.Number == erAccessDeniedNoPass)
 }
 
 // RedactDSN returns dsn with its password replaced by ***, for logs and messages. It splits

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/celbridge/celbridge/internal/celschema"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 )
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.dsn, "dsn", os.Getenv("BENCH_MARIADB_DSN"), "root DSN of the bench MariaDB server (it creates databases celbench_*)")
 	fs.StringVar(&o.celbridge, "celbridge", "celbridge", "celbridge binary to measure")
 	fs.StringVar(&o.work, "work", "", "scratch directory (default: a temp dir)")
-	fs.StringVar(&o.schema, "schema", "testdata/cel-schema.sql", "FreePBX's cel DDL")
+	fs.StringVar(&o.schema, "schema", "", "file with the cel table's DDL (default: FreePBX's, built in)")
 	fs.StringVar(&o.slowLog, "slow-log", "", "slow log path for the rows-examined measurement (the server must be able to write it; default: in -work)")
 	fs.Int64Var(&o.rows, "rows", 1_000_000, "CEL rows for the backfill measurements")
 	fs.Float64Var(&o.liveRate, "live-rate", 5, "calls per second in the live latency measurement")
@@ -203,9 +204,12 @@ func (b *bench) logf(format string, args ...any) {
 
 // createDB (re)creates database name with an empty cel table the reader may SELECT.
 func (b *bench) createDB(ctx context.Context, name string) (*sqlx.DB, error) {
-	ddl, err := os.ReadFile(b.o.schema)
-	if err != nil {
-		return nil, err
+	ddl := []byte(celschema.DDL)
+	if b.o.schema != "" {
+		var err error
+		if ddl, err = os.ReadFile(b.o.schema); err != nil {
+			return nil, err
+		}
 	}
 	q := fmt.Sprintf("DROP DATABASE IF EXISTS `%[1]s`; CREATE DATABASE `%[1]s`; USE `%[1]s`; %[2]s; GRANT SELECT ON `%[1]s`.`cel` TO '%[3]s'@'%%'",
 		name, strings.TrimSuffix(strings.TrimSpace(string(ddl)), ";"), b.readerUser())

@@ -36,7 +36,7 @@ func TestSmoke(t *testing.T) {
 	rand.Read(suffix)
 	var out, log bytes.Buffer
 	err := run(t.Context(), []string{"-dsn", dsn, "-celbridge", bin, "-work", t.TempDir(),
-		"-schema", filepath.Join(root, "testdata", "cel-schema.sql"), "-rows", "3000", "-rounds", "1",
+		"-rows", "3000", "-rounds", "1",
 		"-phases", "load,raw,send", "-prefix", "cbs_" + hex.EncodeToString(suffix), "-drop"}, &out, &log)
 	if err != nil {
 		t.Fatalf("celbench: %v\n%s", err, log.String())

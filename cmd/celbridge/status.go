@@ -120,8 +120,7 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// readCELStatus adds the newest CEL row and the lag behind it: rows after the cursor, and
-// how much older than the newest row the first unread row is.
+// readCELStatus adds the newest CEL row and the lag behind it.
 func readCELStatus(ctx context.Context, cfg Config, r *statusReport, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
@@ -130,27 +129,19 @@ func readCELStatus(ctx context.Context, cfg Config, r *statusReport, now time.Ti
 		return err
 	}
 	defer src.Close()
-	id, at, err := src.Newest(ctx)
+	cursor := int64(-1)
+	if r.Cursor != nil {
+		cursor = *r.Cursor
+	}
+	lag, err := src.Lag(ctx, cursor)
 	if err != nil {
 		return err
 	}
-	r.NewestID = &id
-	r.NewestTime = timePtr(at)
-	if r.Cursor == nil {
-		return nil
+	r.NewestID, r.NewestTime = &lag.NewestID, timePtr(lag.NewestTime)
+	if r.Cursor != nil {
+		secs := lag.Behind.Seconds()
+		r.LagRows, r.LagSeconds = &lag.Rows, &secs
 	}
-	rows := max(id-*r.Cursor, 0)
-	secs := 0.0
-	if rows > 0 {
-		next, err := src.ReadAfter(ctx, *r.Cursor, 1)
-		if err != nil {
-			return err
-		}
-		if len(next) == 1 && !next[0].EventTime.IsZero() && !at.IsZero() {
-			secs = max(at.Sub(next[0].EventTime).Seconds(), 0)
-		}
-	}
-	r.LagRows, r.LagSeconds = &rows, &secs
 	return nil
 }
 

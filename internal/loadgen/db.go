@@ -16,7 +16,7 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// celInsertColumns are the columns Insert writes (FreePBX's cel, testdata/cel-schema.sql).
+// celInsertColumns are the columns Insert writes (FreePBX's cel, internal/celschema).
 const celInsertColumns = "(`id`,`eventtype`,`eventtime`,`cid_name`,`cid_num`,`cid_ani`,`cid_rdnis`," +
 	"`cid_dnid`,`exten`,`context`,`channame`,`appname`,`appdata`,`amaflags`,`accountcode`," +
 	"`uniqueid`,`linkedid`,`peer`,`userdeftype`,`extra`)"

@@ -21,18 +21,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/celbridge/celbridge/internal/celschema"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 )
 
 // EnvDSN names the environment variable holding the root DSN of the test server.
 const EnvDSN = "TEST_MARIADB_DSN"
-
-// celSchema is FreePBX's cel DDL, a copy of testdata/cel-schema.sql at the module root (go:embed
-// cannot reach outside the package directory; TestSchemaCopy keeps the two identical).
-//
-//go:embed cel-schema.sql
-var celSchema string
 
 // DB is one test's database on the test server.
 type DB struct {
@@ -94,7 +89,7 @@ func New(t testing.TB, opts ...Option) *DB {
 	}
 	db.Admin.SetMaxOpenConns(4)
 
-	schema := celSchema
+	schema := celschema.DDL
 	if o.oldSchema {
 		db.extraColumn = "eventextra"
 		schema = oldSchema(schema)

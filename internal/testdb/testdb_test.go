@@ -1,11 +1,8 @@
 package testdb_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,22 +12,6 @@ import (
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
-
-// TestSchemaCopy keeps the embedded DDL identical to the repository's testdata copy.
-func TestSchemaCopy(t *testing.T) {
-	root := testdb.ModuleRoot(t)
-	a, err := os.ReadFile(filepath.Join(root, "testdata", "cel-schema.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile("cel-schema.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(a, b) {
-		t.Fatal("internal/testdb/cel-schema.sql differs from testdata/cel-schema.sql; copy one over the other")
-	}
-}
 
 func TestNew(t *testing.T) {
 	t.Parallel()
