@@ -53,6 +53,13 @@ var celColumns = []string{"id", "eventtype", "eventtime", "cid_name", "cid_num",
 // tableName is a table as mysql.table may name it: cel or asteriskcdrdb.cel.
 var tableName = regexp.MustCompile(`^(?:([A-Za-z0-9_$]{1,64})\.)?([A-Za-z0-9_$]{1,64})$`)
 
+// CheckTable returns an error when table is not what mysql.table may hold: cel or
+// asteriskcdrdb.cel.
+func CheckTable(table string) error {
+	_, _, err := celTable(table, mysql.NewConfig())
+	return err
+}
+
 // celTable splits mysql.table into its database (the DSN's when the table names none; "" when
 // neither does) and its name.
 func celTable(table string, cfg *mysql.Config) (db, name string, err error) {

@@ -55,6 +55,16 @@ func connect(cfg *mysql.Config, loc *time.Location) (*sql.DB, error) {
 	return db, nil
 }
 
+// CheckDSN reports whether dsn, a go-sql-driver DSN as mysql.dsn holds it, parses, and whether
+// it holds a password.
+func CheckDSN(dsn string) (hasPassword bool, err error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return false, err
+	}
+	return cfg.Passwd != "", nil
+}
+
 // Open connects to the server of a go-sql-driver DSN (the CEL DSN: same server, same user),
 // with the pool settings of the CEL reads.
 func Open(dsn string) (*sql.DB, error) {

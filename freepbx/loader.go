@@ -23,6 +23,23 @@ type Loader struct {
 	logged map[string]bool // tables whose absence was logged
 }
 
+// OpenLoader connects to the server of dsn (the CEL DSN: same server, same user) for reading
+// the configuration in schema.
+func OpenLoader(dsn, schema string, log *slog.Logger) (*Loader, error) {
+	db, err := Open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &Loader{DB: db, Schema: schema, Logger: log}, nil
+}
+
+// Close closes the connection pool. Its error is dropped: the pool only reads, and a
+// connection that died with the server (a restart of MariaDB) fails its goodbye with "bad
+// connection", which must not turn a clean stop into a failure.
+func (l *Loader) Close() {
+	l.DB.Close()
+}
+
 // Last returns the last configuration read (nil before the first good read).
 func (l *Loader) Last() *Config {
 	l.mu.Lock()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,8 +38,7 @@ type app struct {
 	store  *store.DB
 	source *freepbx.CEL
 	// pbx reads FreePBX's configuration (nil when [freepbx] read is off or it cannot connect).
-	pbx   *freepbx.Loader
-	pbxDB *sql.DB
+	pbx *freepbx.Loader
 	// pbxLeftOut is what mapperConfig last logged as left out of FreePBX's configuration.
 	pbxLeftOut string
 	// onHUP, when set, is called after SIGHUP read the config file again.
@@ -127,7 +125,9 @@ func (a *app) poller(m poller.Mapper, notify func()) *poller.Poller {
 
 func (a *app) close() error {
 	var errs []error
-	errs = append(errs, closeDB(a.pbxDB))
+	if a.pbx != nil {
+		a.pbx.Close()
+	}
 	if a.source != nil {
 		errs = append(errs, a.source.Close())
 	}

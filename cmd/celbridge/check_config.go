@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/health"
-	"github.com/go-sql-driver/mysql"
 )
 
 // checkConfigMode warns when the config file holds secrets and every user of the machine may
@@ -32,7 +32,7 @@ func (c *checker) checkConfigMode(path string) {
 // the crm.headers with a value (tokens).
 func configSecrets(cfg Config) []string {
 	var secrets []string
-	if d, err := mysql.ParseDSN(cfg.MySQL.DSN); err == nil && d.Passwd != "" {
+	if pw, err := freepbx.CheckDSN(cfg.MySQL.DSN); err == nil && pw {
 		secrets = append(secrets, "the MySQL password (mysql.dsn)")
 	}
 	if u, err := url.Parse(cfg.CRM.URL); err == nil && u.User != nil {

@@ -16,7 +16,6 @@ import (
 	"unicode"
 
 	"github.com/BurntSushi/toml"
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/celbridge/celbridge/crm"
 	"github.com/celbridge/celbridge/freepbx"
@@ -283,10 +282,10 @@ func (c Config) Validate() error {
 func (c Config) validateMySQL(bad func(string, string, ...any)) {
 	if c.MySQL.DSN == "" {
 		bad("mysql.dsn", `is empty; set it like "celbridge:secret@tcp(127.0.0.1:3306)/asteriskcdrdb"`)
-	} else if _, err := mysql.ParseDSN(c.MySQL.DSN); err != nil {
+	} else if _, err := freepbx.CheckDSN(c.MySQL.DSN); err != nil {
 		bad("mysql.dsn", `%v; write it like "celbridge:secret@tcp(127.0.0.1:3306)/asteriskcdrdb" or "celbridge:secret@unix(/run/mysqld/mysqld.sock)/asteriskcdrdb"`, err)
 	}
-	if !regexp.MustCompile(`^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?$`).MatchString(c.MySQL.Table) {
+	if c.MySQL.Table == "" || freepbx.CheckTable(c.MySQL.Table) != nil {
 		bad("mysql.table", "%q is not a table name (write it like \"cel\" or \"asteriskcdrdb.cel\")", c.MySQL.Table)
 	}
 	if _, err := time.LoadLocation(c.MySQL.Timezone); err != nil || c.MySQL.Timezone == "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -19,13 +18,12 @@ func (a *app) openFreePBX(ctx context.Context) {
 	if !a.cfg.FreePBX.Read {
 		return
 	}
-	db, err := freepbx.Open(a.cfg.MySQL.DSN)
+	l, err := freepbx.OpenLoader(a.cfg.MySQL.DSN, a.cfg.FreePBX.Database, a.log.With("component", "freepbx"))
 	if err != nil {
 		a.log.Warn("FreePBX configuration: cannot connect; celbridge works without it (only celbridge.toml)", "err", err)
 		return
 	}
-	a.pbxDB = db
-	a.pbx = &freepbx.Loader{DB: db, Schema: a.cfg.FreePBX.Database, Logger: a.log.With("component", "freepbx")}
+	a.pbx = l
 	a.pbx.Load(ctx)
 }
 
@@ -94,14 +92,4 @@ func (l *liveMapper) Feed(r celbridge.CELRow) ([]celbridge.Event, error) {
 func (l *liveMapper) Expire(now time.Time) []celbridge.Event {
 	l.take()
 	return l.Mapper.Expire(now)
-}
-
-// closeDB closes a connection pool that may not have been opened. Its error is dropped: the
-// pool only reads, and a connection that died with the server (a restart of MariaDB) fails
-// its goodbye with "bad connection", which must not turn a clean stop into exit 1.
-func closeDB(db *sql.DB) error {
-	if db != nil {
-		db.Close()
-	}
-	return nil
 }
