@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	celcrm "github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
@@ -144,10 +145,10 @@ func TestCrash_KillAnywhere(t *testing.T) {
 			live = false
 		case <-time.After(wait):
 		}
-		if d.exited() {
+		if d.Exited() {
 			t.Fatalf("celbridge exited by itself; log:\n%s", in.tail(40))
 		}
-		d.kill()
+		d.Kill()
 		c.mark()
 		kills++
 		d = in.start()
@@ -159,10 +160,10 @@ func TestCrash_KillAnywhere(t *testing.T) {
 	if len(calls) < 1000 {
 		t.Fatalf("loadgen wrote only %d calls", len(calls))
 	}
-	if !waitFor(60*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
+	if !clitest.Until(60*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
 		t.Errorf("after the last restart only %d of %d requests arrived", countKeys(c.snapshot()), n)
 	}
-	if code := d.stop(); code != 0 {
+	if code := d.Stop(); code != 0 {
 		t.Errorf("celbridge run: exit %d on SIGTERM, want 0\n%s", code, in.tail(20))
 	}
 	log := c.snapshot()

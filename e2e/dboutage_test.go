@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge/internal/celschema"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 )
@@ -90,7 +91,7 @@ func (m *mariadb) start() {
 	}()
 	db := m.root("")
 	defer db.Close()
-	ok := waitFor(60*time.Second, func() bool {
+	ok := clitest.Until(60*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		return db.PingContext(ctx) == nil
@@ -167,23 +168,23 @@ func TestDatabaseOutage(t *testing.T) {
 	if err := loadgen.Insert(t.Context(), admin, "cel", rows[:cut]); err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(30*time.Second, func() bool { return countKeys(c.snapshot()) > 0 && quiet(c, 500*time.Millisecond) }) {
+	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) > 0 && quiet(c, 500*time.Millisecond) }) {
 		t.Fatalf("nothing delivered before the outage")
 	}
 	before := countKeys(c.snapshot())
 	srv.kill()
 	time.Sleep(1500 * time.Millisecond) // several polls fail
-	if d.exited() {
+	if d.Exited() {
 		t.Fatalf("celbridge exited when MariaDB went away:\n%s", in.tail(20))
 	}
 	srv.start()
 	if err := loadgen.Insert(t.Context(), admin, "cel", rows[cut:]); err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
+	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
 		t.Errorf("after MariaDB came back only %d of %d requests arrived", countKeys(c.snapshot()), n)
 	}
-	if code := d.stop(); code != 0 {
+	if code := d.Stop(); code != 0 {
 		t.Errorf("celbridge run: exit %d on SIGTERM\n%s", code, in.tail(20))
 	}
 	if d := cmp.Diff(want, accepted(c.snapshot())); d != "" {

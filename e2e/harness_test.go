@@ -4,26 +4,21 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/celbridge/celbridge"
-	"github.com/celbridge/celbridge/internal/clock"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
@@ -31,31 +26,7 @@ import (
 // binary is the celbridge executable built by TestMain.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "celbridge-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "celbridge")
-	build := exec.Command(goTool(), "build", "-o", binary, "-tags", clock.Tags, "./cmd/celbridge")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/celbridge: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
-}
+func TestMain(m *testing.M) { os.Exit(clitest.Main(m, &binary, clitest.NoRace)) }
 
 // companyID is sent in every request.
 const companyID = "3041"
@@ -301,21 +272,11 @@ level = "info"
 func (in *install) run(args ...string) (int, string) {
 	in.t.Helper()
 	args = append(args[:1:1], append([]string{"-config", in.config}, args[1:]...)...)
-	cmd := exec.Command(binary, args...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
+	r := clitest.Run(in.t, binary, nil, args...)
 	logf := in.openLog("$ celbridge " + strings.Join(args, " "))
 	defer logf.Close()
-	cmd.Stderr = logf
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode(), out.String()
-	}
-	if err != nil {
-		in.t.Fatalf("celbridge %s: %v", args[0], err)
-	}
-	return 0, out.String()
+	logf.WriteString(r.Stderr)
+	return r.Code, r.Stdout
 }
 
 func (in *install) openLog(header string) *os.File {
@@ -327,66 +288,19 @@ func (in *install) openLog(header string) *os.File {
 	return f
 }
 
-// daemon is one `celbridge run` process.
+// daemon is one `celbridge run` process, logging to the install's log.
 type daemon struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	*clitest.Process
 	logf *os.File
 }
 
 // start starts `celbridge run`.
 func (in *install) start() *daemon {
 	in.t.Helper()
-	d := &daemon{done: make(chan struct{})}
-	d.cmd = exec.Command(binary, "run", "-config", in.config)
-	d.logf = in.openLog("$ celbridge run")
-	d.cmd.Stderr = d.logf
-	if err := d.cmd.Start(); err != nil {
-		in.t.Fatalf("start celbridge run: %v", err)
-	}
-	go func() {
-		d.err = d.cmd.Wait()
-		d.logf.Close()
-		close(d.done)
-	}()
-	in.t.Cleanup(func() { d.kill() })
+	logf := in.openLog("$ celbridge run")
+	d := &daemon{Process: clitest.Start(in.t, binary, logf, "run", "-config", in.config), logf: logf}
+	in.t.Cleanup(func() { logf.Close() })
 	return d
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (d *daemon) kill() {
-	d.cmd.Process.Signal(syscall.SIGKILL)
-	<-d.done
-}
-
-// stop sends SIGTERM and returns the exit code (-1 if it did not exit within 30s).
-func (d *daemon) stop() int {
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(30 * time.Second):
-		d.kill()
-		return -1
-	}
-	if d.err == nil {
-		return 0
-	}
-	var ee *exec.ExitError
-	if errors.As(d.err, &ee) {
-		return ee.ExitCode()
-	}
-	return -1
-}
-
-// exited reports whether the process ended on its own.
-func (d *daemon) exited() bool {
-	select {
-	case <-d.done:
-		return true
-	default:
-		return false
-	}
 }
 
 func (in *install) logText() string {
@@ -398,18 +312,6 @@ func (in *install) logText() string {
 func (in *install) tail(n int) string {
 	lines := strings.Split(strings.TrimRight(in.logText(), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// waitFor polls cond every 50ms until it holds or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return true
 }
 
 // generate produces n calls' rows in id order from the generator (calls complete) and the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/testdb"
 	"github.com/celbridge/celbridge/store"
@@ -175,8 +176,8 @@ func TestHousekeeping_RunPrunes(t *testing.T) {
 		t.Fatalf("outbox has %d rows before run, want 6", k)
 	}
 	d := in.start()
-	ok := waitFor(20*time.Second, func() bool { return count(t, look, "outbox") == 3 })
-	if code := d.stop(); code != 0 {
+	ok := clitest.Until(20*time.Second, func() bool { return count(t, look, "outbox") == 3 })
+	if code := d.Stop(); code != 0 {
 		t.Errorf("celbridge run: exit %d\n%s", code, in.tail(20))
 	}
 	if !ok {

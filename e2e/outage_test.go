@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
@@ -95,10 +96,10 @@ func TestCRMOutage(t *testing.T) {
 	insertTx(t, db, fresh[len(fresh)/2:])
 
 	// Recovery: the longest backoff reached is under 8s here.
-	if !waitFor(40*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
+	if !clitest.Until(40*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
 		t.Errorf("after the CRM recovered only %d of %d requests arrived", countKeys(c.snapshot()), n)
 	}
-	if code := d.stop(); code != 0 {
+	if code := d.Stop(); code != 0 {
 		t.Errorf("celbridge run: exit %d on SIGTERM\n%s", code, in.tail(20))
 	}
 	log := c.snapshot()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
@@ -49,20 +50,20 @@ func TestRestart_SIGTERMMidCall(t *testing.T) {
 	}
 	d := in.start()
 	insertTx(t, db, rows[:cut])
-	if !waitFor(30*time.Second, func() bool { return countKeys(c.snapshot()) > 0 && quiet(c, 500*time.Millisecond) }) {
+	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) > 0 && quiet(c, 500*time.Millisecond) }) {
 		t.Fatalf("nothing delivered before the stop")
 	}
-	if code := d.stop(); code != 0 {
+	if code := d.Stop(); code != 0 {
 		t.Fatalf("celbridge run: exit %d on SIGTERM, want 0\n%s", code, in.tail(20))
 	}
 	c.mark()
 	before := countKeys(c.snapshot())
 	insertTx(t, db, rows[cut:])
 	d = in.start()
-	if !waitFor(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
+	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
 		t.Errorf("after the restart only %d of %d requests arrived", countKeys(c.snapshot()), n)
 	}
-	if code := d.stop(); code != 0 {
+	if code := d.Stop(); code != 0 {
 		t.Errorf("celbridge run: exit %d on SIGTERM\n%s", code, in.tail(20))
 	}
 	log := c.snapshot()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
@@ -50,7 +51,7 @@ func TestRetry_WhileRunning(t *testing.T) {
 	})
 	d := in.start()
 	insertTx(t, db, rows)
-	if !waitFor(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n-len(want[call])+1 }) {
+	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n-len(want[call])+1 }) {
 		t.Fatalf("only %d of %d requests of the other calls arrived", countKeys(c.snapshot()), n-len(want[call])+1)
 	}
 	quiet(c, 600*time.Millisecond) // the dispatcher looks for due rows every 250ms
@@ -69,10 +70,10 @@ func TestRetry_WhileRunning(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "re-queued "+key) {
 		t.Fatalf("retry %s beside the daemon: exit %d, output:\n%s\n%s", key, code, out, in.tail(10))
 	}
-	if !waitFor(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
+	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
 		t.Errorf("after retry only %d of %d requests arrived", countKeys(c.snapshot()), n)
 	}
-	if code := d.stop(); code != 0 {
+	if code := d.Stop(); code != 0 {
 		t.Errorf("celbridge run: exit %d\n%s", code, in.tail(20))
 	}
 	if d := cmp.Diff(want, accepted(c.snapshot())); d != "" {

@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	_ "embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -171,17 +172,26 @@ var clientOnly = regexp.MustCompile(`(?m)^/\*M!999999\\-[^\n]*\*/[ \t]*$`)
 // package directory) upwards.
 func ModuleRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := FindModuleRoot()
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
+	return dir
+}
+
+// FindModuleRoot is ModuleRoot for code without a testing.TB (a TestMain).
+func FindModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatalf("testdb: no go.mod above the working directory")
+			return "", errors.New("no go.mod above the working directory")
 		}
 		dir = parent
 	}
