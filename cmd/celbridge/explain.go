@@ -30,6 +30,11 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
+	return a.explain(ctx, id, stdout)
+}
+
+// explain prints the call id (a linkedid or a generalCallID). The caller closes the app.
+func (a *app) explain(ctx context.Context, id string, stdout io.Writer) error {
 	if err := a.openSource(ctx); err != nil {
 		return err
 	}

@@ -46,17 +46,27 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg.Log, stderr, nil)}
+	a := newApp("retry", cfg, stderr)
 	defer func() { err = errors.Join(err, a.close()) }()
+	id := ""
+	if len(rest) == 1 {
+		id = strings.TrimSpace(rest[0])
+	}
+	return a.retry(ctx, id, stdout)
+}
+
+// retry re-queues the failed events of id, or every failed event when id is "". The caller
+// closes the app.
+func (a *app) retry(ctx context.Context, id string, stdout io.Writer) error {
 	// Not exclusive: the daemon may be running and holding the lock; the store's writes wait
 	// for each other.
 	if err := a.openStore(ctx, false); err != nil {
 		return err
 	}
-	if len(rest) == 0 {
+	if id == "" {
 		return a.retryAll(ctx, stdout)
 	}
-	return a.retryOne(ctx, strings.TrimSpace(rest[0]), stdout)
+	return a.retryOne(ctx, id, stdout)
 }
 
 func (a *app) retryAll(ctx context.Context, stdout io.Writer) error {

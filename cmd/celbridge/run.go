@@ -61,8 +61,16 @@ func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	if err != nil {
 		return nil, err
 	}
+	a := newApp(name, cfg, stderr)
+	a.path = *path
+	return a, nil
+}
+
+// newApp returns the app of command name over cfg, logging to logw as [log] says. Tests build
+// a Config in Go and call it, then the command's method (run, once…), in-process.
+func newApp(name string, cfg Config, logw io.Writer) *app {
 	level := new(slog.LevelVar)
-	return &app{name: name, cfg: cfg, log: newLogger(cfg.Log, stderr, level), path: *path, level: level}, nil
+	return &app{name: name, cfg: cfg, log: newLogger(cfg.Log, logw, level), level: level}
 }
 
 // runMemoryLimit is the daemon's soft limit on Go memory: with 10,000 calls open the heap then
@@ -85,6 +93,12 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
 	softMemoryLimit(runMemoryLimit)
+	return a.run(ctx)
+}
+
+// run is the daemon: it polls CEL, delivers to the CRM and serves HTTP until ctx ends, the
+// store is lost, or something fails for good. The caller closes the app.
+func (a *app) run(ctx context.Context) (err error) {
 	if err := a.openLive(ctx, true); err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil { // stopped while waiting for a backfill
 			a.log.Info("celbridge stopped before it started", "reason", err)
@@ -210,6 +224,11 @@ func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
+	return a.once(ctx)
+}
+
+// once is one poll and one delivery pass. The caller closes the app.
+func (a *app) once(ctx context.Context) error {
 	if err := a.openLive(ctx, false); err != nil {
 		return err
 	}

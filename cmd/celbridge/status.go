@@ -53,6 +53,13 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	return newApp("status", cfg, stderr).status(ctx, asJSON, stdout)
+}
+
+// status prints the report, as JSON when asJSON. It opens nothing that needs closing: the
+// store and the database are read and closed again.
+func (a *app) status(ctx context.Context, asJSON bool, stdout io.Writer) error {
+	cfg := a.cfg
 	now := clock.Now()
 	r, err := readStoreStatus(ctx, cfg.Store.Path, now)
 	if err != nil {
