@@ -6,7 +6,6 @@
 package pollertest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,13 +14,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/testdb"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
@@ -126,13 +125,13 @@ func Calls(t *testing.T) (x, y []celbridge.CELRow) {
 // rig is a poller over an Env with a settable clock and a log to read.
 type rig struct {
 	Env
-	log *lockedBuffer
+	log *clitest.Buffer
 	now time.Time
 }
 
 func newRig(t *testing.T, newEnv Factory, off time.Duration) *rig {
 	t.Helper()
-	return &rig{Env: newEnv(t), log: &lockedBuffer{}, now: Start.Add(off)}
+	return &rig{Env: newEnv(t), log: &clitest.Buffer{}, now: Start.Add(off)}
 }
 
 // poller returns a fresh poller (a new process: empty mapper, state from the store only).
@@ -535,22 +534,4 @@ func catchUp(t *testing.T, newEnv Factory) {
 	if cursor != wantCursor || cursor != int64(len(rows)) {
 		t.Errorf("checkpoint after the catch-up = %d, in one batch %d, want %d", cursor, wantCursor, len(rows))
 	}
-}
-
-// lockedBuffer is a log sink safe for the poller's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
