@@ -30,30 +30,47 @@ type backfillFlags struct {
 	dryRun       bool
 }
 
+// flags adds backfill's own flags to fs.
+func (f *backfillFlags) flags(fs *flag.FlagSet) {
+	fs.StringVar(&f.from, "from", "", `first call start time: "2026-11-25", "2026-11-25 14:00:00" (mysql.timezone) or RFC 3339`)
+	fs.StringVar(&f.to, "to", "", "end of the range (exclusive; a date alone means the end of that day); default: now")
+	fs.Int64Var(&f.fromID, "from-id", 0, "first CEL id of the range (instead of -from)")
+	fs.Int64Var(&f.toID, "to-id", 0, "last CEL id of the range (instead of -to)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print each request as one JSON object per line instead of sending")
+}
+
+// check rejects a range given twice or not at all.
+func (f backfillFlags) check() error {
+	if f.to != "" && f.toID != 0 {
+		return usageError{errors.New("give the end of the range with -to TIME or -to-id ID, not both")}
+	}
+	if (f.from == "") == (f.fromID == 0) {
+		return usageError{errors.New("give the start of the range with -from TIME or -from-id ID (one of them)")}
+	}
+	return nil
+}
+
 func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	var f backfillFlags
-	a, err := setup("backfill", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&f.from, "from", "", `first call start time: "2026-11-25", "2026-11-25 14:00:00" (mysql.timezone) or RFC 3339`)
-		fs.StringVar(&f.to, "to", "", "end of the range (exclusive; a date alone means the end of that day); default: now")
-		fs.Int64Var(&f.fromID, "from-id", 0, "first CEL id of the range (instead of -from)")
-		fs.Int64Var(&f.toID, "to-id", 0, "last CEL id of the range (instead of -to)")
-		fs.BoolVar(&f.dryRun, "dry-run", false, "print each request as one JSON object per line instead of sending")
-	})
+	a, err := setup("backfill", args, stderr, f.flags)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
 	// A backfill's heap stays small and flat (rows stream through); collecting less often
 	// buys about a tenth more throughput (BENCHMARKS.md). The soft limit keeps that from
-	// growing the process past what issue 13 allows (64 MiB, of which the SQLite page caches
-	// and the runtime take some). The daemon keeps Go's defaults.
+	// growing the process past 64 MiB (of which the SQLite page caches and the runtime take
+	// some). The daemon keeps Go's defaults.
 	debug.SetGCPercent(400)
 	softMemoryLimit(backfillMemoryLimit)
-	if f.to != "" && f.toID != 0 {
-		return usageError{errors.New("give the end of the range with -to TIME or -to-id ID, not both")}
-	}
-	if (f.from == "") == (f.fromID == 0) {
-		return usageError{errors.New("give the start of the range with -from TIME or -from-id ID (one of them)")}
+	return a.backfill(ctx, f, stdout, stderr)
+}
+
+// backfill rebuilds and sends (or, with -dry-run, prints) the calls of the range f gives; the
+// progress bar and the summary go to stderr. The caller closes the app.
+func (a *app) backfill(ctx context.Context, f backfillFlags, stdout, stderr io.Writer) error {
+	if err := f.check(); err != nil {
+		return err
 	}
 	if err := a.openSource(ctx); err != nil {
 		return err

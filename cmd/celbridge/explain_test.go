@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestExplain_RingGroup(t *testing.T) {
 func TestExplain_MergedTransfer(t *testing.T) {
 	b := newBridge(t, "")
 	loadCapture(t, b.db)
-	code, out, stderr := b.run(t, t.Context(), "explain", "-config", b.config, "1795653134.45")
+	code, out, stderr := b.run(t, t.Context(), "explain", "1795653134.45")
 	if code != 0 {
 		t.Fatalf("explain: exit %d\n%s", code, stderr)
 	}
@@ -52,9 +53,9 @@ func TestExplain_Unknown(t *testing.T) {
 	if code != exitFailure || !strings.Contains(stderr, "no CEL rows with linkedid 1.2") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
-	code, _, stderr = b.run(t, t.Context(), "explain")
-	if code != exitUsage {
-		t.Errorf("explain without ID: exit %d, want %d\n%s", code, exitUsage, stderr)
+	var out, errw bytes.Buffer // the command line, checked before any config is read
+	if code = Main(t.Context(), []string{"explain"}, &out, &errw); code != exitUsage {
+		t.Errorf("explain without ID: exit %d, want %d\n%s", code, exitUsage, errw.String())
 	}
 }
 

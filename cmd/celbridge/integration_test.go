@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
@@ -67,11 +69,11 @@ func (c *crmServer) received() []string {
 }
 
 // bridge is one celbridge installation under test: a MariaDB with FreePBX's cel table, a CRM
-// and a config file pointing at both.
+// and the Config pointing at both, built in Go. Its commands run in-process.
 type bridge struct {
-	db     *testdb.DB
-	crm    *crmServer
-	config string
+	db  *testdb.DB
+	crm *crmServer
+	cfg Config
 }
 
 func newBridge(t *testing.T, extra string) *bridge {
@@ -79,41 +81,74 @@ func newBridge(t *testing.T, extra string) *bridge {
 	return newBridgeOn(t, testdb.New(t), newCRM(t), extra)
 }
 
-// newBridgeOn is newBridge over a database and CRM made already.
+// newBridgeOn is newBridge over a database and CRM made already. extra is TOML decoded over
+// the Config (sections the test sets, such as [[pbx.groups]]).
 func newBridgeOn(t *testing.T, db *testdb.DB, crm *crmServer, extra string) *bridge {
 	t.Helper()
-	b := &bridge{db: db, crm: crm}
-	b.config = filepath.Join(t.TempDir(), "celbridge.toml")
-	cfg := fmt.Sprintf(`
-[mysql]
-dsn = %q
-timezone = "UTC"
-batch_size = 50
-[poll]
-gap_timeout = "1s"
-[crm]
-url = %q
-company_id = "3041"
-[store]
-path = %q
-[http]
-listen = ""
-[log]
-level = "debug"
-%s`, b.db.ReaderDSN, b.crm.URL+"/api/Binotel/Push", filepath.Join(t.TempDir(), "state.db"), extra)
-	if err := os.WriteFile(b.config, []byte(cfg), 0o600); err != nil {
+	cfg := DefaultConfig()
+	cfg.MySQL.DSN, cfg.MySQL.Timezone, cfg.MySQL.BatchSize = db.ReaderDSN, "UTC", 50
+	cfg.Poll.GapTimeout = Duration{Duration: time.Second}
+	cfg.CRM.URL, cfg.CRM.CompanyID = crm.URL+"/api/Binotel/Push", "3041"
+	cfg.Store.Path = filepath.Join(t.TempDir(), "state.db")
+	cfg.HTTP.Listen = ""
+	cfg.Log.Level = "debug"
+	if _, err := toml.Decode(extra, &cfg); err != nil {
+		t.Fatalf("extra config %q: %v", extra, err)
+	}
+	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return &bridge{db: db, crm: crm, cfg: cfg}
 }
 
-// run runs celbridge with args (and -config) and returns its exit code and output.
+// run runs the command args[0] in-process on b.cfg, with the rest of args as its flags and
+// arguments, and returns its exit code and output as Main would.
 func (b *bridge) run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errw bytes.Buffer
-	args = append(args[:1:1], append([]string{"-config", b.config}, args[1:]...)...)
-	code = Main(ctx, args, &out, &errw)
-	return code, out.String(), errw.String()
+	name := args[0]
+	a := newApp(name, b.cfg, &errw)
+	err := errors.Join(command(ctx, a, args[1:], &out, &errw), a.close())
+	return exitCode(name, err, &errw), out.String(), errw.String()
+}
+
+// command runs the command a was made for, with args as its flags and arguments.
+func command(ctx context.Context, a *app, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(a.name, stderr)
+	var bf backfillFlags
+	if a.name == "backfill" {
+		bf.flags(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	id := func() (string, error) {
+		if fs.NArg() > 1 {
+			return "", usageError{fmt.Errorf("want at most one ID, got %d", fs.NArg())}
+		}
+		return fs.Arg(0), nil
+	}
+	switch a.name {
+	case "once":
+		return a.once(ctx)
+	case "run":
+		return a.run(ctx)
+	case "backfill":
+		return a.backfill(ctx, bf, stdout, stderr)
+	case "explain":
+		id, err := id()
+		if err != nil {
+			return err
+		}
+		return a.explain(ctx, id, stdout)
+	case "retry":
+		id, err := id()
+		if err != nil {
+			return err
+		}
+		return a.retry(ctx, id, stdout)
+	}
+	return fmt.Errorf("no in-process command %q", a.name)
 }
 
 // realRows are the 374 rows of the FreePBX capture, read back through the real source.
@@ -290,9 +325,7 @@ func TestOnce_CRMRefuses(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	t.Run("WrongPassword", func(t *testing.T) {
 		b := newBridge(t, "")
-		cfg, _ := os.ReadFile(b.config)
-		bad := strings.Replace(string(cfg), b.db.Password, "not-the-password", 1)
-		os.WriteFile(b.config, []byte(bad), 0o600)
+		b.cfg.MySQL.DSN = strings.Replace(b.cfg.MySQL.DSN, b.db.Password, "not-the-password", 1)
 		code, _, stderr := b.run(t, t.Context(), "once")
 		if code != exitUsage { // a config error: systemd's RestartPreventExitStatus=2 stops the loop
 			t.Errorf("exit %d, want %d", code, exitUsage)
@@ -307,8 +340,11 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("ConfigTypo", func(t *testing.T) {
-		b := newBridge(t, "[pbx]\ninternal_call = true\n")
-		code, _, stderr := b.run(t, t.Context(), "once")
+		path := filepath.Join(t.TempDir(), "c.toml")
+		os.WriteFile(path, []byte("[mysql]\ndsn = \"u:secret@tcp(127.0.0.1:1)/asteriskcdrdb\"\n[crm]\nurl = \"http://127.0.0.1:1/\"\n[pbx]\ninternal_call = true\n"), 0o600)
+		var out, errw bytes.Buffer
+		code := Main(t.Context(), []string{"once", "-config", path}, &out, &errw)
+		stderr := errw.String()
 		if code != exitUsage || !strings.Contains(stderr, `unknown key "pbx.internal_call"`) {
 			t.Errorf("exit %d, want %d with the key named:\n%s", code, exitUsage, stderr)
 		}

@@ -115,7 +115,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "celbridge: unknown command %q\n\n%s", name, usage)
 		return exitUsage
 	}
-	err := cmd(ctx, args[1:], stdout, stderr)
+	return exitCode(name, cmd(ctx, args[1:], stdout, stderr), stderr)
+}
+
+// exitCode prints the error of command name, if any, and returns the exit code it means.
+func exitCode(name string, err error, stderr io.Writer) int {
 	var ue usageError
 	switch {
 	case err == nil:

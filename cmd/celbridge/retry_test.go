@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -65,8 +64,8 @@ func (c *rejectingCRM) snapshot() (map[string][]string, map[string]int) {
 func TestRetry(t *testing.T) {
 	b := newBridge(t, "")
 	c := newRejectingCRM(t)
-	cfg, _ := os.ReadFile(b.config)
-	if err := os.WriteFile(b.config, []byte(strings.Replace(string(cfg), b.crm.URL, c.URL, 1)), 0o600); err != nil {
+	b.cfg.CRM.URL = strings.Replace(b.cfg.CRM.URL, b.crm.URL, c.URL, 1)
+	if err := b.cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
