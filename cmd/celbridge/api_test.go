@@ -21,6 +21,7 @@ import (
 
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/internal/amitest"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/testdb"
 	"github.com/celbridge/celbridge/mapper"
@@ -328,7 +329,7 @@ name = "Taras Shevchuk"
 		if len(originates) != 1 || originates[0] != want {
 			t.Errorf("the AMI saw Originates %q, want exactly one %q", originates, want)
 		}
-		waitFor(t, "the click-to-call outcome in the log", func() bool {
+		clitest.WaitFor(t, 20*time.Second, "the click-to-call outcome in the log", func() bool {
 			return strings.Contains(d.log.String(), "click-to-call answered by the employee")
 		})
 	})

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/celbridge/celbridge/internal/clitest"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 and its key as PEM files.
@@ -57,7 +59,7 @@ func TestRun_APITLS(t *testing.T) {
 	s := newSite(t, opts{extra: fmt.Sprintf("[api]\nlisten = %q\nkey = %q\nsecret = %q\npublic_url = \"https://%s\"\ntls_cert = %q\ntls_key = %q\n",
 		addr, apiKey, apiSecret, addr, certFile, keyFile)})
 	d := startRun(t, s.config)
-	waitFor(t, "the API to listen", func() bool { return strings.Contains(d.log.String(), "serving the CRM API") })
+	clitest.WaitFor(t, 20*time.Second, "the API to listen", func() bool { return strings.Contains(d.log.String(), "serving the CRM API") })
 	if !strings.Contains(d.log.String(), "tls=true") {
 		t.Fatalf("the API does not say it serves TLS:\n%s", d.log)
 	}

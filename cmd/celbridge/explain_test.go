@@ -11,7 +11,7 @@ import (
 )
 
 func TestExplain_RingGroup(t *testing.T) {
-	b := newBridge(t, "[[pbx.groups]]\nnumber = \"600\"\nmembers = [\"801\", \"802\", \"803\"]\n")
+	b := newSite(t, opts{extra: "[[pbx.groups]]\nnumber = \"600\"\nmembers = [\"801\", \"802\", \"803\"]\n"})
 	loadCapture(t, b.db)
 	for _, id := range []string{"179565299212", "1795652992.12"} { // generalCallID or linkedid
 		code, out, stderr := b.run(t, t.Context(), "explain", id)
@@ -36,7 +36,7 @@ func TestExplain_RingGroup(t *testing.T) {
 // TestExplain_MergedTransfer: scenario 7b's consultation call has its own linkedid until the
 // REFER merges 803's channel into the customer's call; explain follows it.
 func TestExplain_MergedTransfer(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	loadCapture(t, b.db)
 	code, out, stderr := b.run(t, t.Context(), "explain", "1795653134.45")
 	if code != 0 {
@@ -48,7 +48,7 @@ func TestExplain_MergedTransfer(t *testing.T) {
 }
 
 func TestExplain_Unknown(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	code, _, stderr := b.run(t, t.Context(), "explain", "1.2")
 	if code != exitFailure || !strings.Contains(stderr, "no CEL rows with linkedid 1.2") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
@@ -62,7 +62,7 @@ func TestExplain_Unknown(t *testing.T) {
 // TestExplain_EscapesCEL: CEL fields reach the operator's terminal escaped, so a caller ID or
 // a channel variable holding escape sequences cannot clear the screen or retitle the window.
 func TestExplain_EscapesCEL(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	rows := call(1, "1764100000.1", time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	rows[0].AppName, rows[0].AppData = "Set", "X=\x1b[2J\x1b[H"
 	rows[1].ChanName = "PJSIP/801-\x1b]0;owned\x07"

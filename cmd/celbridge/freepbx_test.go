@@ -7,11 +7,13 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/freepbx"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/testdb"
 	"github.com/celbridge/celbridge/mapper"
 )
@@ -44,7 +46,7 @@ func TestFreePBXConfig_BothCaptures(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/granted=%v", name, granted), func(t *testing.T) {
 				db := testdb.New(t)
 				schema := db.FreePBX(t, func(string) bool { return granted })
-				b := newBridgeOn(t, db, newCRM(t), fmt.Sprintf("[freepbx]\ndatabase = %q\n", schema))
+				b := newSiteOn(t, db, newCRM(t), opts{extra: fmt.Sprintf("[freepbx]\ndatabase = %q\n", schema)})
 				if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 					t.Fatalf("first once: exit %d\n%s", code, stderr)
 				}
@@ -147,13 +149,13 @@ func TestRun_FreePBXReadAgainOnSIGHUP(t *testing.T) {
 	d := startRun(t, s.config)
 	g1 := goldenRows(t, "fp17-g1-ringgroup17-answered")
 	s.db.Insert(t, g1...)
-	waitFor(t, "the first ring group call at the CRM", func() bool { return s.crm.hangups() == 1 })
+	clitest.WaitFor(t, 20*time.Second, "the first ring group call at the CRM", func() bool { return s.crm.hangups() == 1 })
 
 	s.db.GrantAlso(t, schema, "ringgroups")
-	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := d.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the ring groups read again", func() bool { return strings.Contains(d.log.String(), "tables readable again") })
+	clitest.WaitFor(t, 20*time.Second, "the ring groups read again", func() bool { return strings.Contains(d.log.String(), "tables readable again") })
 	again := make([]celbridge.CELRow, len(g1)) // the same call again, as a new one
 	for i, r := range g1 {
 		r.ID += 1000
@@ -162,7 +164,7 @@ func TestRun_FreePBXReadAgainOnSIGHUP(t *testing.T) {
 		again[i] = r
 	}
 	s.db.Insert(t, again...)
-	waitFor(t, "the second ring group call at the CRM", func() bool { return s.crm.hangups() == 2 })
+	clitest.WaitFor(t, 20*time.Second, "the second ring group call at the CRM", func() bool { return s.crm.hangups() == 2 })
 	got := perCall(s.crm.received())
 	if r := got["179617729137"]; len(r) == 0 || !strings.Contains(r[0], "internalNumber=801&") {
 		t.Errorf("before the grant: %q, want internalNumber=801", r)

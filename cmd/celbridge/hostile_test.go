@@ -62,7 +62,7 @@ func TestOnce_HostileRows(t *testing.T) {
 	}
 	delete(want, oldID)
 
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, stderr)
 	}

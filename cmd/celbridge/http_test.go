@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/poller"
 )
 
@@ -30,7 +33,7 @@ func metric(body, series string) (float64, bool) {
 func (d *daemon) waitMetric(t *testing.T, series string, cond func(float64) bool) {
 	t.Helper()
 	var last string
-	waitFor(t, series+" on /metrics", func() bool {
+	clitest.WaitFor(t, 20*time.Second, series+" on /metrics", func() bool {
 		_, last = d.get(t, "/metrics")
 		v, ok := metric(last, series)
 		return ok && cond(v)
@@ -41,7 +44,7 @@ func (d *daemon) waitMetric(t *testing.T, series string, cond func(float64) bool
 func (d *daemon) waitHealth(t *testing.T, code int, parts ...string) string {
 	t.Helper()
 	var body string
-	waitFor(t, fmt.Sprintf("/healthz %d %q", code, parts), func() bool {
+	clitest.WaitFor(t, 20*time.Second, fmt.Sprintf("/healthz %d %q", code, parts), func() bool {
 		var got int
 		got, body = d.get(t, "/healthz")
 		if got != code {
@@ -84,7 +87,7 @@ func TestRun_MetricsAndHealthz(t *testing.T) {
 	d.waitHealth(t, http.StatusOK, "ok")
 
 	s.nowCall(t, 1, time.UTC)
-	waitFor(t, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
+	clitest.WaitFor(t, 20*time.Second, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
 	requests := len(s.crm.received())
 	for series, want := range map[string]func(float64) bool{
 		"celbridge_cel_rows_read_total":                                     eq(13),
@@ -121,7 +124,7 @@ func TestRun_MetricsAndHealthz(t *testing.T) {
 		d.waitMetric(t, "celbridge_outbox_oldest_pending_age_seconds", atLeast(0.001))
 		s.crm.setStatus(0)
 		d.waitHealth(t, http.StatusOK, "ok")
-		waitFor(t, "the second call's hangup", func() bool { return s.crm.hangups() == 2 })
+		clitest.WaitFor(t, 20*time.Second, "the second call's hangup", func() bool { return s.crm.hangups() == 2 })
 	})
 	t.Run("PollFails", func(t *testing.T) {
 		s.db.Exec(t, fmt.Sprintf("REVOKE SELECT ON `%s`.`cel` FROM '%s'@'%%'", s.db.Name, s.db.User))
@@ -178,14 +181,14 @@ func TestRun_LogsNoSecrets(t *testing.T) {
 	const token = "Bearer s3cr3t-T0ken"
 	config := s.writeConfig(t, opts{
 		crmURL: strings.Replace(s.crm.URL, "http://", "http://clinic:p4ssw0rd@", 1) + "/api/Binotel/Push",
-		extra:  "format = \"json\"\n[crm.headers]\nAuthorization = \"" + token + "\"\n",
+		extra:  "[log]\nformat = \"json\"\n[crm.headers]\nAuthorization = \"" + token + "\"\n",
 	})
 	d := startRun(t, config)
 	s.crm.setStatus(http.StatusServiceUnavailable)
 	s.nowCall(t, 1, time.UTC)
-	waitFor(t, "a logged CRM failure", func() bool { return strings.Contains(d.log.String(), "crm push failed") })
+	clitest.WaitFor(t, 20*time.Second, "a logged CRM failure", func() bool { return strings.Contains(d.log.String(), "crm push failed") })
 	s.db.Exec(t, fmt.Sprintf("REVOKE SELECT ON `%s`.`cel` FROM '%s'@'%%'", s.db.Name, s.db.User))
-	waitFor(t, "a logged poll failure", func() bool { return strings.Contains(d.log.String(), "poll failed") })
+	clitest.WaitFor(t, 20*time.Second, "a logged poll failure", func() bool { return strings.Contains(d.log.String(), "poll failed") })
 	d.stop(t)
 
 	log := d.log.String()
@@ -239,7 +242,10 @@ func TestRun_Refuses(t *testing.T) {
 		}
 	})
 	t.Run("BadConfig", func(t *testing.T) {
-		r := cli(t, nil, "run", "-config", s.writeConfig(t, opts{extra: "levle = \"info\"\n"}))
+		path := s.writeConfig(t, opts{})
+		b, _ := os.ReadFile(path)
+		os.WriteFile(path, bytes.Replace(b, []byte(`level = "debug"`), []byte(`levle = "debug"`), 1), 0o600)
+		r := cli(t, nil, "run", "-config", path)
 		if r.code != 2 || !strings.Contains(r.stderr, `unknown key "log.levle"`) {
 			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 		}

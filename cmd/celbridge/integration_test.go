@@ -4,20 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
@@ -25,131 +20,6 @@ import (
 	"github.com/celbridge/celbridge/internal/testdb"
 	"github.com/celbridge/celbridge/mapper"
 )
-
-// crmServer is a real HTTP server standing in for Clinica Web. It records every request and
-// can be told to fail.
-type crmServer struct {
-	*httptest.Server
-	mu       sync.Mutex
-	bodies   []string
-	keys     []string
-	failNext int // answer 503 to this many requests first
-	status   int // when non-zero, answer every request with it
-}
-
-func newCRM(t *testing.T) *crmServer {
-	c := &crmServer{}
-	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded; charset=utf-8" {
-			t.Errorf("Content-Type = %q", r.Header.Get("Content-Type"))
-		}
-		if c.failNext > 0 {
-			c.failNext--
-			http.Error(w, "busy", http.StatusServiceUnavailable)
-			return
-		}
-		if c.status != 0 {
-			http.Error(w, "no", c.status)
-			return
-		}
-		c.bodies = append(c.bodies, string(body))
-		c.keys = append(c.keys, r.Header.Get("Idempotency-Key"))
-	}))
-	t.Cleanup(c.Close)
-	return c
-}
-
-func (c *crmServer) received() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.bodies...)
-}
-
-// bridge is one celbridge installation under test: a MariaDB with FreePBX's cel table, a CRM
-// and the Config pointing at both, built in Go. Its commands run in-process.
-type bridge struct {
-	db  *testdb.DB
-	crm *crmServer
-	cfg Config
-}
-
-func newBridge(t *testing.T, extra string) *bridge {
-	t.Helper()
-	return newBridgeOn(t, testdb.New(t), newCRM(t), extra)
-}
-
-// newBridgeOn is newBridge over a database and CRM made already. extra is TOML decoded over
-// the Config (sections the test sets, such as [[pbx.groups]]).
-func newBridgeOn(t *testing.T, db *testdb.DB, crm *crmServer, extra string) *bridge {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.MySQL.DSN, cfg.MySQL.Timezone, cfg.MySQL.BatchSize = db.ReaderDSN, "UTC", 50
-	cfg.Poll.GapTimeout = Duration{Duration: time.Second}
-	cfg.CRM.URL, cfg.CRM.CompanyID = crm.URL+"/api/Binotel/Push", "3041"
-	cfg.Store.Path = filepath.Join(t.TempDir(), "state.db")
-	cfg.HTTP.Listen = ""
-	cfg.Log.Level = "debug"
-	if _, err := toml.Decode(extra, &cfg); err != nil {
-		t.Fatalf("extra config %q: %v", extra, err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	return &bridge{db: db, crm: crm, cfg: cfg}
-}
-
-// run runs the command args[0] in-process on b.cfg, with the rest of args as its flags and
-// arguments, and returns its exit code and output as Main would.
-func (b *bridge) run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errw bytes.Buffer
-	name := args[0]
-	a := newApp(name, b.cfg, &errw)
-	err := errors.Join(command(ctx, a, args[1:], &out, &errw), a.close())
-	return exitCode(name, err, &errw), out.String(), errw.String()
-}
-
-// command runs the command a was made for, with args as its flags and arguments.
-func command(ctx context.Context, a *app, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags(a.name, stderr)
-	var bf backfillFlags
-	if a.name == "backfill" {
-		bf.flags(fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	id := func() (string, error) {
-		if fs.NArg() > 1 {
-			return "", usageError{fmt.Errorf("want at most one ID, got %d", fs.NArg())}
-		}
-		return fs.Arg(0), nil
-	}
-	switch a.name {
-	case "once":
-		return a.once(ctx)
-	case "run":
-		return a.run(ctx)
-	case "backfill":
-		return a.backfill(ctx, bf, stdout, stderr)
-	case "explain":
-		id, err := id()
-		if err != nil {
-			return err
-		}
-		return a.explain(ctx, id, stdout)
-	case "retry":
-		id, err := id()
-		if err != nil {
-			return err
-		}
-		return a.retry(ctx, id, stdout)
-	}
-	return fmt.Errorf("no in-process command %q", a.name)
-}
 
 // realRows are the 374 rows of the FreePBX capture, read back through the real source.
 func realRows(t *testing.T, db *testdb.DB) []celbridge.CELRow {
@@ -198,7 +68,7 @@ func loadCapture(t *testing.T, db *testdb.DB) {
 }
 
 func TestOnce_RealCEL(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	// The first start on an empty store begins at the newest row: here, an empty table.
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, stderr)
@@ -227,7 +97,7 @@ func TestOnce_RealCEL(t *testing.T) {
 }
 
 func TestOnce_FirstStartSkipsHistory(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	loadCapture(t, b.db)
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 		t.Fatalf("once: exit %d\n%s", code, stderr)
@@ -240,7 +110,7 @@ func TestOnce_FirstStartSkipsHistory(t *testing.T) {
 // TestOnce_SplitAcrossPolls inserts the capture in slices, one `once` (a new process state:
 // fresh mapper, store reopened) per slice, so calls are cut between received and hangup.
 func TestOnce_SplitAcrossPolls(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, stderr)
 	}
@@ -267,7 +137,7 @@ func TestOnce_SplitAcrossPolls(t *testing.T) {
 
 // TestRun_CRMRecovers runs the daemon while the CRM answers 503 to the first requests.
 func TestRun_CRMRecovers(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, stderr)
 	}
@@ -309,7 +179,7 @@ func TestRun_CRMRecovers(t *testing.T) {
 }
 
 func TestOnce_CRMRefuses(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	b.run(t, t.Context(), "once")
 	loadCapture(t, b.db)
 	b.crm.status = http.StatusBadRequest
@@ -324,7 +194,7 @@ func TestOnce_CRMRefuses(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	t.Run("WrongPassword", func(t *testing.T) {
-		b := newBridge(t, "")
+		b := newSite(t, opts{})
 		b.cfg.MySQL.DSN = strings.Replace(b.cfg.MySQL.DSN, b.db.Password, "not-the-password", 1)
 		code, _, stderr := b.run(t, t.Context(), "once")
 		if code != exitUsage { // a config error: systemd's RestartPreventExitStatus=2 stops the loop
@@ -359,7 +229,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("GarbageRow", func(t *testing.T) {
-		b := newBridge(t, "")
+		b := newSite(t, opts{})
 		b.run(t, t.Context(), "once")
 		staging := testdb.New(t)
 		loadCapture(t, staging)
@@ -389,7 +259,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestBackfill_DryRun(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	loadCapture(t, b.db)
 	code, stdout, stderr := b.run(t, t.Context(), "backfill", "-from-id", "1", "-dry-run")
 	if code != 0 {
@@ -413,7 +283,7 @@ func TestBackfill_DryRun(t *testing.T) {
 }
 
 func TestBackfill_Sends(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	loadCapture(t, b.db)
 	want := expected(t, realRows(t, b.db))
 	n := 0
@@ -443,7 +313,7 @@ func TestBackfill_Sends(t *testing.T) {
 // (Flushing there sent hangupTheCall NOANSWER before answeredTheCall, and the real hangup was
 // then dropped as a repeat.)
 func TestBackfill_CallInProgress(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 { // the daemon's cursor: 0
 		t.Fatalf("first once: exit %d\n%s", code, stderr)
 	}
@@ -472,7 +342,7 @@ func TestBackfill_CallInProgress(t *testing.T) {
 // the other linkedid and after its own call's LINKEDID_END. The CRM must get the golden
 // requests, the hang-up once, with the whole talk time.
 func TestOnce_TransferIntoOlderCall(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, stderr)
 	}
@@ -523,7 +393,7 @@ func goldenRows(t *testing.T, name string) []celbridge.CELRow {
 // into an older call still talks must follow the caller's rows past the range, although they
 // carry the linkedid of a call that started before the range.
 func TestBackfill_TransferIntoOlderCall(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	rows := goldenRows(t, "s07c-transfer-into-older-call")
 	b.db.Insert(t, rows...)
 	code, stdout, stderr := b.run(t, t.Context(), "backfill", "-from-id", "243", "-to-id", "258", "-dry-run")
@@ -555,7 +425,7 @@ func TestOnce_CapturesInSmallPolls(t *testing.T) {
 				rows[i].EventTime = rows[i].EventTime.Add(-72 * time.Hour)
 			}
 
-			ref := newBridge(t, groups)
+			ref := newSite(t, opts{extra: groups})
 			ref.db.Insert(t, rows...)
 			if code, _, stderr := ref.run(t, t.Context(), "backfill", "-from-id", "1"); code != 0 {
 				t.Fatalf("backfill: exit %d\n%s", code, stderr)
@@ -565,7 +435,7 @@ func TestOnce_CapturesInSmallPolls(t *testing.T) {
 				t.Fatalf("backfill sent %d calls, want every call of the capture", len(want))
 			}
 
-			b := newBridge(t, groups)
+			b := newSite(t, opts{extra: groups})
 			if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 				t.Fatalf("first once: exit %d\n%s", code, stderr)
 			}

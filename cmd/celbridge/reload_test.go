@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/celbridge/celbridge/internal/clitest"
 )
 
 // TestRun_SIGHUP: a SIGHUP does not kill the daemon. It reads the config file again: a bad
@@ -22,7 +24,7 @@ func TestRun_SIGHUP(t *testing.T) {
 	}
 	hup := func() {
 		t.Helper()
-		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		if err := d.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -31,14 +33,14 @@ func TestRun_SIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	hup()
-	waitFor(t, "the bad file reported", func() bool { return strings.Contains(d.log.String(), "SIGHUP: the config file has errors") })
+	clitest.WaitFor(t, 20*time.Second, "the bad file reported", func() bool { return strings.Contains(d.log.String(), "SIGHUP: the config file has errors") })
 
 	changed := strings.Replace(strings.Replace(string(good), `level = "debug"`, `level = "warn"`, 1), `timeout = "2s"`, `timeout = "3s"`, 1)
 	if err := os.WriteFile(s.config, []byte(changed), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	hup()
-	waitFor(t, "the reload logged", func() bool { return strings.Contains(d.log.String(), "SIGHUP: configuration read again") })
+	clitest.WaitFor(t, 20*time.Second, "the reload logged", func() bool { return strings.Contains(d.log.String(), "SIGHUP: configuration read again") })
 	line := d.log.String()[strings.LastIndex(d.log.String(), "SIGHUP: configuration read again"):]
 	line, _, _ = strings.Cut(line, "\n")
 	if !strings.Contains(line, "sections=crm") || !strings.Contains(line, "log_level=WARN") {
@@ -47,13 +49,13 @@ func TestRun_SIGHUP(t *testing.T) {
 
 	debugLines := strings.Count(d.log.String(), "level=DEBUG")
 	s.nowCall(t, 1, time.UTC)
-	waitFor(t, "the call's hangupTheCall at the CRM after two SIGHUPs", func() bool { return s.crm.hangups() == 1 })
+	clitest.WaitFor(t, 20*time.Second, "the call's hangupTheCall at the CRM after two SIGHUPs", func() bool { return s.crm.hangups() == 1 })
 	if n := strings.Count(d.log.String(), "level=DEBUG"); n != debugLines {
 		t.Errorf("%d debug lines after the level went to warn", n-debugLines)
 	}
 	select {
-	case <-d.done:
-		t.Fatalf("the daemon exited: %v\n%s", d.err, d.log)
+	case <-d.Done():
+		t.Fatalf("the daemon exited: %v\n%s", d.Err(), d.log)
 	default:
 	}
 }

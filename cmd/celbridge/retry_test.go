@@ -62,7 +62,7 @@ func (c *rejectingCRM) snapshot() (map[string][]string, map[string]int) {
 // oldest undelivered row, so a call's later events cannot overtake its failed one) and
 // store.Requeue behind the retry command.
 func TestRetry(t *testing.T) {
-	b := newBridge(t, "")
+	b := newSite(t, opts{})
 	c := newRejectingCRM(t)
 	b.cfg.CRM.URL = strings.Replace(b.cfg.CRM.URL, b.crm.URL, c.URL, 1)
 	if err := b.cfg.Validate(); err != nil {

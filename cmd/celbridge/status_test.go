@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 )
 
@@ -20,7 +21,7 @@ func TestStatus_WhileRunning(t *testing.T) {
 	s.crm.failNext = 1 // one 503, then the retry goes through
 	s.crm.mu.Unlock()
 	s.nowCall(t, 1, time.UTC)
-	waitFor(t, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
+	clitest.WaitFor(t, 20*time.Second, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
 	d.waitMetric(t, "celbridge_outbox_pending", eq(0))
 
 	r := cli(t, nil, "status", "-config", s.config)

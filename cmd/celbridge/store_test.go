@@ -18,6 +18,7 @@ import (
 
 	_ "modernc.org/sqlite" // to damage a state file by hand
 
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 
 	"github.com/celbridge/celbridge/internal/damage"
@@ -31,10 +32,10 @@ func TestRun_StopsWhenStoreLost(t *testing.T) {
 	s := newSite(t, opts{})
 	d := startRun(t, s.config)
 	s.nowCall(t, 1, time.UTC)
-	waitFor(t, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
+	clitest.WaitFor(t, 20*time.Second, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
 	// Idle: every request the CRM got is recorded as delivered (the line is logged after the
 	// outbox wrote it), so the hint names the first CEL id after them.
-	waitFor(t, "every request recorded as delivered", func() bool {
+	clitest.WaitFor(t, 20*time.Second, "every request recorded as delivered", func() bool {
 		return strings.Count(d.log.String(), `msg="crm push delivered"`) == len(s.crm.received())
 	})
 	for _, p := range []string{s.store, s.store + "-wal", s.store + "-shm"} {
@@ -43,13 +44,13 @@ func TestRun_StopsWhenStoreLost(t *testing.T) {
 		}
 	}
 	select {
-	case <-d.done:
+	case <-d.Done():
 	case <-time.After(20 * time.Second):
 		t.Fatalf("celbridge run still runs 20s after its store was deleted:\n%s", d.log)
 	}
 	var ee *exec.ExitError
-	if !errors.As(d.err, &ee) || ee.ExitCode() != 1 {
-		t.Errorf("exit: %v, want exit status 1", d.err)
+	if !errors.As(d.Err(), &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want exit status 1", d.Err())
 	}
 	for _, want := range []string{"celbridge run: store " + s.store + " was deleted or moved away",
 		"put it back", "celbridge backfill -from-id 14"} {
@@ -215,56 +216,6 @@ func TestConfigSecrets(t *testing.T) {
 	}
 }
 
-// process is a celbridge command running in the background.
-type process struct {
-	cmd  *exec.Cmd
-	log  *syncBuffer // stdout and stderr
-	done chan struct{}
-	err  error
-}
-
-func startProcess(t *testing.T, args ...string) *process {
-	t.Helper()
-	p := &process{cmd: exec.Command(binary, args...), log: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		<-p.done
-	})
-	return p
-}
-
-// exited fails the test if the process has exited.
-func (p *process) exited(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.done:
-		t.Fatalf("%v exited: %v\n%s", p.cmd.Args[1:], p.err, p.log)
-	default:
-	}
-}
-
-// wait waits up to 30s for the process to exit and returns its exit code.
-func (p *process) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%v still runs after 30s:\n%s", p.cmd.Args, p.log)
-	}
-	if ee, ok := p.err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return 0
-}
-
 // runBehindBackfill starts a backfill that delivers its events itself (the CRM answers 503,
 // so it keeps the store's lock), then a run, and waits until the run says it waits for it.
 func runBehindBackfill(t *testing.T) (s *site, backfill, run *process) {
@@ -273,12 +224,12 @@ func runBehindBackfill(t *testing.T) (s *site, backfill, run *process) {
 	s.nowCall(t, 1, time.UTC)
 	s.crm.setStatus(http.StatusServiceUnavailable)
 	backfill = startProcess(t, "backfill", "-config", s.config, "-from-id", "1")
-	waitFor(t, "the backfill to hold the store's lock", func() bool {
+	clitest.WaitFor(t, 20*time.Second, "the backfill to hold the store's lock", func() bool {
 		busy, err := storeInUse(s.store)
 		return busy && err == nil
 	})
 	run = startProcess(t, "run", "-config", s.config)
-	waitFor(t, "run to say it waits", func() bool {
+	clitest.WaitFor(t, 20*time.Second, "run to say it waits", func() bool {
 		run.exited(t)
 		return strings.Contains(run.log.String(), "store in use by a backfill that delivers its events; waiting for it to finish")
 	})
@@ -292,11 +243,11 @@ func runBehindBackfill(t *testing.T) (s *site, backfill, run *process) {
 func TestRun_WaitsForBackfill(t *testing.T) {
 	t.Parallel()
 	s, backfill, run := runBehindBackfill(t)
-	if !strings.Contains(run.log.String(), fmt.Sprintf("pid=%d", backfill.cmd.Process.Pid)) {
+	if !strings.Contains(run.log.String(), fmt.Sprintf("pid=%d", backfill.Cmd.Process.Pid)) {
 		t.Errorf("run does not name the backfill's pid:\n%s", run.log)
 	}
 	r := cli(t, nil, "once", "-config", s.config)
-	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by a backfill (pid %d) that delivers its events (try again once it has finished", backfill.cmd.Process.Pid)) {
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by a backfill (pid %d) that delivers its events (try again once it has finished", backfill.Cmd.Process.Pid)) {
 		t.Errorf("once during the backfill: exit %d\n%s", r.code, r.stderr)
 	}
 	time.Sleep(2 * lockRetry) // run keeps waiting: it tries again, without exiting
@@ -306,15 +257,15 @@ func TestRun_WaitsForBackfill(t *testing.T) {
 	if code := backfill.wait(t); code != 0 {
 		t.Fatalf("backfill: exit %d\n%s", code, backfill.log)
 	}
-	waitFor(t, "run to start", func() bool { return strings.Contains(run.log.String(), "celbridge started") })
+	clitest.WaitFor(t, 20*time.Second, "run to start", func() bool { return strings.Contains(run.log.String(), "celbridge started") })
 	if n := strings.Count(run.log.String(), "waiting for it to finish"); n != 1 {
 		t.Errorf("run said %d times that it waits, want once:\n%s", n, run.log)
 	}
 	r = cli(t, nil, "run", "-config", s.config)
-	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by another celbridge (stop it first: systemctl stop celbridge, or kill %d (celbridge run)", run.cmd.Process.Pid)) {
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by another celbridge (stop it first: systemctl stop celbridge, or kill %d (celbridge run)", run.Cmd.Process.Pid)) {
 		t.Errorf("second run: exit %d\n%s", r.code, r.stderr)
 	}
-	run.cmd.Process.Signal(syscall.SIGTERM)
+	run.Cmd.Process.Signal(syscall.SIGTERM)
 	if code := run.wait(t); code != 0 {
 		t.Errorf("run: exit %d after SIGTERM\n%s", code, run.log)
 	}
@@ -324,10 +275,10 @@ func TestRun_WaitsForBackfill(t *testing.T) {
 func TestRun_StopWhileWaitingForBackfill(t *testing.T) {
 	t.Parallel()
 	_, backfill, run := runBehindBackfill(t)
-	run.cmd.Process.Signal(syscall.SIGTERM)
+	run.Cmd.Process.Signal(syscall.SIGTERM)
 	if code := run.wait(t); code != 0 {
 		t.Errorf("run stopped while waiting: exit %d\n%s", code, run.log)
 	}
-	backfill.cmd.Process.Signal(syscall.SIGTERM)
+	backfill.Cmd.Process.Signal(syscall.SIGTERM)
 	backfill.wait(t)
 }
