@@ -119,10 +119,26 @@ func (s *site) run(t *testing.T, ctx context.Context, args ...string) (code int,
 	return exitCode(name, err, &errw), out.String(), errw.String()
 }
 
+// do is run to the end of the test's context, as cli runs the binary.
+func (s *site) do(t *testing.T, args ...string) result {
+	t.Helper()
+	code, stdout, stderr := s.run(t, t.Context(), args...)
+	return result{code, stdout, stderr}
+}
+
+// with is the site with its Config changed by o (the same database, CRM and store).
+func (s *site) with(t *testing.T, o opts) *site {
+	t.Helper()
+	c := *s
+	c.cfg = s.configWith(t, o)
+	return &c
+}
+
 // command runs the command a was made for, with args as its flags and arguments.
 func command(ctx context.Context, a *app, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(a.name, stderr)
 	var bf backfillFlags
+	asJSON := fs.Bool("json", false, "status: print JSON")
 	if a.name == "backfill" {
 		bf.flags(fs)
 	}
@@ -154,6 +170,8 @@ func command(ctx context.Context, a *app, args []string, stdout, stderr io.Write
 			return err
 		}
 		return a.retry(ctx, id, stdout)
+	case "status":
+		return a.status(ctx, *asJSON, stdout)
 	}
 	return fmt.Errorf("no in-process command %q", a.name)
 }

@@ -24,7 +24,7 @@ func TestStatus_WhileRunning(t *testing.T) {
 	clitest.WaitFor(t, 20*time.Second, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
 	d.waitMetric(t, "celbridge_outbox_pending", eq(0))
 
-	r := cli(t, nil, "status", "-config", s.config)
+	r := s.do(t, "status")
 	if r.code != 0 {
 		t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -43,7 +43,7 @@ func TestStatus_WhileRunning(t *testing.T) {
 		}
 	}
 
-	r = cli(t, nil, "status", "-config", s.config, "-json")
+	r = s.do(t, "status", "-json")
 	if r.code != 0 {
 		t.Fatalf("status -json: exit %d\n%s", r.code, r.stderr)
 	}
@@ -67,13 +67,13 @@ func TestStatus_WhileRunning(t *testing.T) {
 func TestStatus_Lag(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, opts{})
-	if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
+	if r := s.do(t, "once"); r.code != 0 {
 		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
 	}
 	start := clock.Now().UTC().Add(-time.Hour)
 	s.db.Insert(t, call(1, "1764100000.1", start)...)
 	s.db.Insert(t, call(14, "1764100000.14", start.Add(90*time.Second))...)
-	r := cli(t, nil, "status", "-config", s.config, "-json")
+	r := s.do(t, "status", "-json")
 	var got statusReport
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 {
 		t.Fatalf("status -json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
@@ -88,11 +88,11 @@ func TestStatus_Lag(t *testing.T) {
 func TestStatus_MySQLDown(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, opts{})
-	if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
+	if r := s.do(t, "once"); r.code != 0 {
 		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
 	}
-	down := s.writeConfig(t, opts{dsn: "celbridge:pw@unix(" + filepath.Join(t.TempDir(), "gone.sock") + ")/asteriskcdrdb"})
-	r := cli(t, nil, "status", "-config", down)
+	down := s.with(t, opts{dsn: "celbridge:pw@unix(" + filepath.Join(t.TempDir(), "gone.sock") + ")/asteriskcdrdb"})
+	r := down.do(t, "status")
 	if r.code != 1 {
 		t.Errorf("exit %d, want 1", r.code)
 	}
@@ -104,7 +104,7 @@ func TestStatus_MySQLDown(t *testing.T) {
 	if !strings.Contains(r.stderr, "MySQL is unreachable; the store part above is current") {
 		t.Errorf("stderr: %q", r.stderr)
 	}
-	r = cli(t, nil, "status", "-config", down, "-json")
+	r = down.do(t, "status", "-json")
 	if r.code != 1 || !strings.Contains(r.stdout, `"mysql_error": "connect to MySQL`) || !strings.Contains(r.stdout, `"cursor": 0`) {
 		t.Errorf("status -json: exit %d\n%s", r.code, r.stdout)
 	}
@@ -113,7 +113,7 @@ func TestStatus_MySQLDown(t *testing.T) {
 // TestStatus_NoStore says the daemon creates the store.
 func TestStatus_NoStore(t *testing.T) {
 	s := newSite(t, opts{})
-	r := cli(t, nil, "status", "-config", s.config)
+	r := s.do(t, "status")
 	if r.code != 1 || !strings.Contains(r.stderr, "the daemon creates the file on its first start") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}

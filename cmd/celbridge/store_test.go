@@ -67,11 +67,11 @@ func TestStatus_FirstStart(t *testing.T) {
 	s := newSite(t, opts{})
 	s.nowCall(t, 1, time.UTC)
 	before := clock.Now().Truncate(time.Second)
-	if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
+	if r := s.do(t, "once"); r.code != 0 {
 		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
 	}
 	after := clock.Now()
-	r := cli(t, nil, "status", "-config", s.config)
+	r := s.do(t, "status")
 	if r.code != 0 {
 		t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -79,7 +79,7 @@ func TestStatus_FirstStart(t *testing.T) {
 	if !line.MatchString(r.stdout) {
 		t.Errorf("status lacks the first start line:\n%s", r.stdout)
 	}
-	r = cli(t, nil, "status", "-config", s.config, "-json")
+	r = s.do(t, "status", "-json")
 	var got statusReport
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 {
 		t.Fatalf("status -json: exit %d, %v\n%s", r.code, err, r.stdout)
@@ -246,7 +246,7 @@ func TestRun_WaitsForBackfill(t *testing.T) {
 	if !strings.Contains(run.log.String(), fmt.Sprintf("pid=%d", backfill.Cmd.Process.Pid)) {
 		t.Errorf("run does not name the backfill's pid:\n%s", run.log)
 	}
-	r := cli(t, nil, "once", "-config", s.config)
+	r := s.do(t, "once")
 	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by a backfill (pid %d) that delivers its events (try again once it has finished", backfill.Cmd.Process.Pid)) {
 		t.Errorf("once during the backfill: exit %d\n%s", r.code, r.stderr)
 	}
