@@ -95,7 +95,7 @@ func (c *Client) Run(ctx context.Context) error {
 		wait, failures = lo, 0
 		c.serve(ctx, cn)
 		if ctx.Err() == nil {
-			c.logger().Warn("AMI connection lost; reconnecting (pending click-to-call results are lost)", "addr", c.Addr, "err", cn.closedErr())
+			c.logger().Warn("AMI connection lost; reconnecting (the outcomes of click-to-calls not yet answered are lost)", "addr", c.Addr, "err", cn.closedErr())
 			if !sleep(ctx, jitter(lo)) {
 				break
 			}
@@ -187,15 +187,15 @@ func (c *Client) Action(ctx context.Context, name string, headers ...Header) (Me
 	return m, err
 }
 
-// Pending is an Originate that Asterisk queued; its outcome comes later.
-type Pending struct {
+// Origination is an Originate that Asterisk queued; its outcome comes later.
+type Origination struct {
 	result <-chan Message
 }
 
 // Result waits for the OriginateResponse event: Response Success (the first leg answered;
 // Uniqueid is then the call's linkedid) or Failure (Reason says why, as a hint). It returns
 // ErrDisconnected when the connection ended first.
-func (p *Pending) Result(ctx context.Context) (Message, error) {
+func (p *Origination) Result(ctx context.Context) (Message, error) {
 	select {
 	case m, ok := <-p.result:
 		if !ok {
@@ -209,7 +209,7 @@ func (p *Pending) Result(ctx context.Context) (Message, error) {
 
 // Originate sends an Originate with headers and returns once Asterisk has queued it. It is
 // always asynchronous: "Async: true" is added unless headers hold an Async header.
-func (c *Client) Originate(ctx context.Context, headers ...Header) (*Pending, error) {
+func (c *Client) Originate(ctx context.Context, headers ...Header) (*Origination, error) {
 	cn, err := c.current(ctx)
 	if err != nil {
 		return nil, err
@@ -221,7 +221,7 @@ func (c *Client) Originate(ctx context.Context, headers ...Header) (*Pending, er
 	if err != nil {
 		return nil, err
 	}
-	return &Pending{result: result}, nil
+	return &Origination{result: result}, nil
 }
 
 // Check logs in once (with events off), pings and logs off: what `celbridge check` does.

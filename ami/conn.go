@@ -16,7 +16,7 @@ import (
 // user or the secret was wrong, and closes the connection after a one-second pause.
 var ErrAuth = errors.New("AMI login refused (check ami.username and ami.secret against a [user] in FreePBX's manager.conf / Asterisk Manager Users, and its permit= addresses)")
 
-// ErrDisconnected is returned for an action, or an originate's result, that was pending when
+// ErrDisconnected is returned for an action, or an originate's result, that had no answer yet when
 // the connection ended: Asterisk replays nothing after a reconnect, so its outcome is lost.
 var ErrDisconnected = errors.New("AMI connection lost")
 

@@ -13,7 +13,7 @@ import (
 
 // Originator places a call through Asterisk (ami.Client).
 type Originator interface {
-	Originate(ctx context.Context, headers ...ami.Header) (*ami.Pending, error)
+	Originate(ctx context.Context, headers ...ami.Header) (*ami.Origination, error)
 }
 
 // phoneNumber is what click-to-call dials: digits, an optional leading +.
@@ -41,7 +41,7 @@ func (s *Server) extToPhone(ctx context.Context, p object) (object, error) {
 	}
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	pending, err := s.Originator.Originate(actx,
+	orig, err := s.Originator.Originate(actx,
 		ami.Header{Key: "Channel", Value: "Local/" + ext + "@originate-skipvm"},
 		ami.Header{Key: "Exten", Value: number},
 		ami.Header{Key: "Context", Value: "from-internal"},
@@ -54,13 +54,13 @@ func (s *Server) extToPhone(ctx context.Context, p object) (object, error) {
 		return nil, refuse(http.StatusServiceUnavailable, codeUnavailable, "ami", "the PBX did not take the call; try again")
 	}
 	s.Logger.Info("api: click-to-call queued", "ext", ext, "number", number)
-	go s.outcome(pending, ext)
+	go s.outcome(orig, ext)
 	return object{}, nil
 }
 
 // outcome logs how a click-to-call ended: the employee answered (the call goes on under its
 // linkedid, pushed like any outgoing call) or not.
-func (s *Server) outcome(p *ami.Pending, ext string) {
+func (s *Server) outcome(p *ami.Origination, ext string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	m, err := p.Result(ctx)

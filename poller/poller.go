@@ -74,7 +74,7 @@ type Poller struct {
 	gaps    map[int64]time.Time // missing ids below high, with when this host first missed them
 	saved   string              // gaps as last saved in the store (gaps.go)
 	clock   celClock            // host time <-> CEL time
-	pending []celbridge.Event   // events whose commit failed; committed before anything else
+	uncommitted []celbridge.Event // events read but not yet committed (a backlog, a failed commit); committed first
 	cursor  int64               // last committed cursor
 
 	seen int64 // highest CEL id read by any poll (holdBack)
@@ -206,8 +206,8 @@ func (p *Poller) Tick(ctx context.Context) error {
 		// A backlog (a full batch, more to read): the events wait for the next batches, so that
 		// one transaction (one fsync) carries many batches while catching up. What is read
 		// is committed at the end of the poll anyway.
-		p.pending = append(p.pending, events...)
-		if len(p.pending) >= catchUpEvents {
+		p.uncommitted = append(p.uncommitted, events...)
+		if len(p.uncommitted) >= catchUpEvents {
 			if err := p.commit(ctx, nil); err != nil {
 				return err
 			}
@@ -298,17 +298,17 @@ func (p *Poller) fillGaps(ctx context.Context) error {
 
 // commit stores events (and any left from a failed commit) with the current restart point.
 func (p *Poller) commit(ctx context.Context, events []celbridge.Event) error {
-	p.pending = append(p.pending, events...)
+	p.uncommitted = append(p.uncommitted, events...)
 	cursor := p.restartPoint()
-	if len(p.pending) == 0 && cursor == p.cursor {
+	if len(p.uncommitted) == 0 && cursor == p.cursor {
 		p.saveGaps(ctx)
 		return nil
 	}
-	added, err := p.Store.Commit(ctx, cursor, p.pending)
+	added, err := p.Store.Commit(ctx, cursor, p.uncommitted)
 	if err != nil {
 		return err // already says "commit cursor N with M events"
 	}
-	p.pending, p.cursor = nil, cursor
+	p.uncommitted, p.cursor = nil, cursor
 	p.saveGaps(ctx)
 	p.stats.Cursor.Store(cursor)
 	p.stats.High.Store(p.high)
