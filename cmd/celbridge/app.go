@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gofrs/flock"
-
 	"github.com/celbridge/celbridge/crm"
 	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/internal/clock"
@@ -34,7 +32,7 @@ type app struct {
 	path   string         // the config file, read again on SIGHUP
 	level  *slog.LevelVar // the logger's level, changed on SIGHUP
 	log    *slog.Logger
-	lock   *flock.Flock
+	lock   *store.Lock
 	store  *store.DB
 	source *freepbx.CEL
 	// pbx reads FreePBX's configuration (nil when [freepbx] read is off or it cannot connect).
@@ -134,9 +132,7 @@ func (a *app) close() error {
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 	}
-	if a.lock != nil {
-		errs = append(errs, a.lock.Unlock())
-	}
+	errs = append(errs, a.lock.Release())
 	return errors.Join(errs...)
 }
 

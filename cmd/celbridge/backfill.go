@@ -12,7 +12,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
@@ -143,22 +142,13 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	}
 	// Deliver them ourselves unless a running daemon holds the store; asked again on every
 	// round, so that a daemon stopped meanwhile does not leave the backfill waiting forever.
-	lock := flock.New(a.cfg.Store.Path + ".lock")
-	defer lock.Unlock()
+	lock := &store.Lock{Path: a.cfg.Store.Path, Role: store.RoleBackfill} // run waits for a backfill
+	defer lock.Release()
 	d := a.dispatcher()
-	ours, noted := false, false
-	tryLock := func() error {
-		var err error
-		if ours, err = lock.TryLock(); err != nil {
-			return fmt.Errorf("lock store: %w", err)
-		}
-		if ours && !noted {
-			if err := noteHolder(lock, roleBackfill); err != nil { // run waits for a backfill
-				return err
-			}
-			noted = true
-		}
-		return nil
+	ours := false
+	tryLock := func() (err error) {
+		ours, err = lock.TryAcquire()
+		return err
 	}
 	if err := tryLock(); err != nil {
 		return err

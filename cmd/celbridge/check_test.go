@@ -1,12 +1,7 @@
 package main
 
 import (
-	"encoding/pem"
 	"fmt"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,48 +124,6 @@ func TestCheck_MySQLProblems(t *testing.T) {
 	})
 }
 
-func TestCheck_CRMProblems(t *testing.T) {
-	t.Parallel()
-	s := newSite(t, opts{})
-	s.nowCall(t, 1, time.UTC)
-	tlsCRM := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("check sent %s %s to the CRM", r.Method, r.URL)
-	}))
-	tlsCRM.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
-	tlsCRM.StartTLS()
-	defer tlsCRM.Close()
-
-	t.Run("TLSUntrusted", func(t *testing.T) {
-		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{crmURL: tlsCRM.URL + "/api/Binotel/Push"}))
-		if r.code != 1 {
-			t.Errorf("exit %d, want 1", r.code)
-		}
-		wantLine(t, r.stdout, "✗", "TLS handshake failed", "certificate", "does not trust", "update-ca-certificates")
-	})
-	t.Run("TLSTrusted", func(t *testing.T) {
-		ca := filepath.Join(t.TempDir(), "ca.pem")
-		pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsCRM.Certificate().Raw})
-		if err := os.WriteFile(ca, pemCert, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		r := cli(t, []string{"SSL_CERT_FILE=" + ca}, "check", "-config", s.writeConfig(t, opts{crmURL: tlsCRM.URL + "/api/Binotel/Push"}))
-		if r.code != 0 {
-			t.Errorf("exit %d, want 0:\n%s", r.code, r.stdout)
-		}
-		wantLine(t, r.stdout, "✓", "CRM https://127.0.0.1:", "TLS 1.3", "no request sent")
-	})
-	t.Run("Refused", func(t *testing.T) {
-		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{crmURL: "http://127.0.0.1:1/api/Binotel/Push"}))
-		wantLine(t, r.stdout, "✗", "cannot connect", "connection refused", "firewall")
-	})
-	t.Run("SecretInURL", func(t *testing.T) {
-		r := cli(t, nil, "check", "-config", s.writeConfig(t, opts{crmURL: "http://user:hunter2@127.0.0.1:1/push?token=t0ps3cret"}))
-		if strings.Contains(r.stdout, "hunter2") || strings.Contains(r.stdout, "t0ps3cret") {
-			t.Errorf("check shows a credential of crm.url:\n%s", r.stdout)
-		}
-	})
-}
-
 func TestCheck_BadConfig(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "bad.toml")
 	os.WriteFile(cfg, []byte("[mysql]\ndsn = \"\"\n[crm]\nurl = \"ftp://x\"\n"), 0o600)
@@ -184,21 +137,4 @@ func TestCheck_BadConfig(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-}
-
-func TestCheck_Proxy(t *testing.T) {
-	t.Parallel()
-	s := newSite(t, opts{})
-	s.nowCall(t, 1, time.UTC)
-	proxy := httptest.NewServer(http.NotFoundHandler())
-	defer proxy.Close()
-	config := s.writeConfig(t, opts{crmURL: "https://crm.clinic.invalid/api/Binotel/Push"})
-	r := cli(t, []string{"HTTPS_PROXY=" + proxy.URL, "NO_PROXY="}, "check", "-config", config)
-	if r.code != 0 {
-		t.Errorf("exit %d:\n%s", r.code, r.stdout)
-	}
-	wantLine(t, r.stdout, "✓", "CRM https://crm.clinic.invalid/api/Binotel/Push: the proxy "+proxy.URL+" is reachable")
-	proxy.Close()
-	r = cli(t, []string{"HTTPS_PROXY=" + proxy.URL, "NO_PROXY="}, "check", "-config", config)
-	wantLine(t, r.stdout, "✗", "cannot connect to the proxy", "HTTPS_PROXY")
 }

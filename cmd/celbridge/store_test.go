@@ -1,14 +1,12 @@
 package main
 
 import (
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,8 +18,7 @@ import (
 
 	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
-
-	"github.com/celbridge/celbridge/internal/damage"
+	"github.com/celbridge/celbridge/store"
 )
 
 // TestRun_StopsWhenStoreLost deletes the state file under a running daemon (idle, nothing
@@ -117,59 +114,6 @@ func TestStatusReport_FirstStart(t *testing.T) {
 	}
 }
 
-// TestCheck_StoreDamaged damages a stopped daemon's state file (holding one delivered call):
-// check's store line fails with what to do (move it aside, backfill), where it said
-// "writable and up to date".
-func TestCheck_StoreDamaged(t *testing.T) {
-	t.Parallel()
-	s := newSite(t, opts{})
-	s.nowCall(t, 1, time.UTC)
-	for _, tc := range []struct {
-		name   string
-		damage func(t *testing.T, path string)
-		want   string
-	}{
-		{"RandomBytesMidFile", func(t *testing.T, path string) {
-			damage.Overwrite(t, path, damage.Size(t, path)/2/4096*4096, 2*4096)
-		}, "quick_check"},
-		{"Truncated", damage.Truncate, "malformed"},
-		{"IndexDisagrees", func(t *testing.T, path string) { // only integrity_check sees it
-			db, err := sql.Open("sqlite", path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Exec(`PRAGMA writable_schema = ON;
-				UPDATE sqlite_schema SET sql = 'CREATE INDEX outbox_linked_id ON outbox (general_call_id, id)'
-				WHERE name = 'outbox_linked_id'`); err != nil {
-				t.Fatal(err)
-			}
-		}, "integrity_check"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := *s
-			s.store = filepath.Join(t.TempDir(), "state.db")
-			config := s.writeConfig(t, opts{})
-			if r := cli(t, nil, "once", "-config", config); r.code != 0 {
-				t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
-			}
-			if r := cli(t, nil, "backfill", "-config", config, "-from-id", "1"); r.code != 0 {
-				t.Fatalf("backfill: exit %d\n%s", r.code, r.stderr)
-			}
-			tc.damage(t, s.store)
-			r := cli(t, nil, "check", "-config", config)
-			if r.code != 1 {
-				t.Errorf("exit %d, want 1", r.code)
-			}
-			wantLine(t, r.stdout, "✗", s.store, "the store file is damaged", tc.want, "stop celbridge",
-				"mkdir -p damaged && mv state.db state.db-wal state.db-shm damaged/", "celbridge backfill -from")
-			if strings.Contains(r.stdout, "belong to the user") {
-				t.Errorf("check blames ownership for a damaged file:\n%s", r.stdout)
-			}
-		})
-	}
-}
-
 // TestCheck_ConfigReadable warns when the config holds the MySQL password and every user may
 // read it; a warning does not fail check.
 func TestCheck_ConfigReadable(t *testing.T) {
@@ -250,7 +194,7 @@ func TestRun_WaitsForBackfill(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("is in use by a backfill (pid %d) that delivers its events (try again once it has finished", backfill.Cmd.Process.Pid)) {
 		t.Errorf("once during the backfill: exit %d\n%s", r.code, r.stderr)
 	}
-	time.Sleep(2 * lockRetry) // run keeps waiting: it tries again, without exiting
+	time.Sleep(2 * store.DefaultLockRetry) // run keeps waiting: it tries again, without exiting
 	run.exited(t)
 
 	s.crm.setStatus(0)
