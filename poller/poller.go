@@ -69,13 +69,13 @@ type Poller struct {
 	// calls that started before the poller did); they are logged at debug level only.
 	Routine func(error) bool
 
-	started bool
-	high    int64               // highest CEL id fed to the mapper
-	gaps    map[int64]time.Time // missing ids below high, with when this host first missed them
-	saved   string              // gaps as last saved in the store (gaps.go)
-	clock   celClock            // host time <-> CEL time
-	uncommitted []celbridge.Event // events read but not yet committed (a backlog, a failed commit); committed first
-	cursor  int64               // last committed cursor
+	started     bool
+	high        int64               // highest CEL id fed to the mapper
+	gaps        map[int64]time.Time // missing ids below high, with when this host first missed them
+	saved       string              // gaps as last saved in the store (gaps.go)
+	clock       celClock            // host time <-> CEL time
+	uncommitted []celbridge.Event   // events read but not yet committed (a backlog, a failed commit); committed first
+	cursor      int64               // last committed cursor
 
 	seen int64 // highest CEL id read by any poll (holdBack)
 
