@@ -403,7 +403,7 @@ func TestCheck_API(t *testing.T) {
 		fake := amitest.Start(t, filepath.Join(testdb.ModuleRoot(t), "ami/testdata/login_ok.json"))
 		s := newSite(t, opts{extra: conf(monitor, fake.Addr(), "secret-redacted")})
 		s.nowCall(t, 1, time.UTC)
-		r := cli(t, nil, "check", "-config", s.config)
+		r := s.do(t, "check")
 		if r.code != 0 {
 			t.Fatalf("exit %d\n%s", r.code, r.stdout)
 		}
@@ -419,7 +419,7 @@ func TestCheck_API(t *testing.T) {
 		fake := amitest.Start(t, filepath.Join(testdb.ModuleRoot(t), "ami/testdata/login_bad_secret.json"))
 		s := newSite(t, opts{extra: conf(filepath.Join(t.TempDir(), "nope"), fake.Addr(), "wrong-secret")})
 		s.nowCall(t, 1, time.UTC)
-		r := cli(t, nil, "check", "-config", s.config)
+		r := s.do(t, "check")
 		if r.code == 0 {
 			t.Fatalf("exit 0 with a bad AMI secret and no recordings directory\n%s", r.stdout)
 		}

@@ -56,6 +56,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.cfg = cfg
 	c.report(health.Pass, "config "+*path+" is valid", "")
 	c.checkConfigMode(*path)
+	return c.run(ctx)
+}
+
+// run runs the checks of everything the Config names, after the config file's own, and
+// returns an error when any failed (a usage error when the login was refused).
+func (c *checker) run(ctx context.Context) error {
 	c.checkPBX(ctx)
 	c.checkCRM(ctx)
 	c.checkStore(ctx)

@@ -66,15 +66,15 @@ func TestCheck_AllPass(t *testing.T) {
 	}
 
 	t.Run("StoreExists", func(t *testing.T) {
-		if r := cli(t, nil, "once", "-config", s.config); r.code != 0 {
+		if r := s.do(t, "once"); r.code != 0 {
 			t.Fatalf("once: exit %d: %s", r.code, r.stderr)
 		}
-		r := cli(t, nil, "check", "-config", s.config)
+		r := s.do(t, "check")
 		wantLine(t, r.stdout, "✓", "store "+s.store+" is writable and up to date")
 	})
 	t.Run("StoreInUse", func(t *testing.T) {
 		startRun(t, s.config)
-		r := cli(t, nil, "check", "-config", s.config)
+		r := s.do(t, "check")
 		if r.code != 0 {
 			t.Errorf("exit %d with a running daemon:\n%s", r.code, r.stdout)
 		}
@@ -82,7 +82,7 @@ func TestCheck_AllPass(t *testing.T) {
 	})
 	t.Run("AccountCanWrite", func(t *testing.T) {
 		s.db.Exec(t, fmt.Sprintf("GRANT INSERT, DELETE ON `%s`.* TO '%s'@'%%'", s.db.Name, s.db.User))
-		r := cli(t, nil, "check", "-config", s.config)
+		r := s.do(t, "check")
 		if r.code != 0 {
 			t.Errorf("exit %d: a warning must not fail check:\n%s", r.code, r.stdout)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/internal/clitest"
+	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
 
@@ -172,6 +173,8 @@ func command(ctx context.Context, a *app, args []string, stdout, stderr io.Write
 		return a.retry(ctx, id, stdout)
 	case "status":
 		return a.status(ctx, *asJSON, stdout)
+	case "check":
+		return (&checker{cfg: a.cfg, out: stdout, now: clock.Now}).run(ctx)
 	}
 	return fmt.Errorf("no in-process command %q", a.name)
 }
