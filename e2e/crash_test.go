@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	celcrm "github.com/celbridge/celbridge/crm"
-	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
@@ -160,12 +159,7 @@ func TestCrash_KillAnywhere(t *testing.T) {
 	if len(calls) < 1000 {
 		t.Fatalf("loadgen wrote only %d calls", len(calls))
 	}
-	if !clitest.Until(60*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
-		t.Errorf("after the last restart only %d of %d requests arrived", countKeys(c.snapshot()), n)
-	}
-	if code := d.Stop(); code != 0 {
-		t.Errorf("celbridge run: exit %d on SIGTERM, want 0\n%s", code, in.tail(20))
-	}
+	in.stopAfter(t, c, d, n, 60*time.Second, "after the last restart")
 	log := c.snapshot()
 	if d := cmp.Diff(want, firstCopies(log)); d != "" {
 		t.Errorf("requests per call, first copies in arrival order (-want +got):\n%s", d)

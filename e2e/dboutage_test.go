@@ -181,12 +181,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if err := loadgen.Insert(t.Context(), admin, "cel", rows[cut:]); err != nil {
 		t.Fatal(err)
 	}
-	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
-		t.Errorf("after MariaDB came back only %d of %d requests arrived", countKeys(c.snapshot()), n)
-	}
-	if code := d.Stop(); code != 0 {
-		t.Errorf("celbridge run: exit %d on SIGTERM\n%s", code, in.tail(20))
-	}
+	in.stopAfter(t, c, d, n, 30*time.Second, "after MariaDB came back")
 	if d := cmp.Diff(want, accepted(c.snapshot())); d != "" {
 		t.Errorf("requests per call, duplicates included (-want +got):\n%s", d)
 	}

@@ -267,6 +267,20 @@ level = "info"
 	return in
 }
 
+// started is the start of most tests: an empty cel table, a CRM, an install whose [crm] has
+// crmExtra, and a first `once` that puts the cursor at the table's start (what is inserted
+// later is sent, not skipped as history).
+func started(t *testing.T, crmExtra string) (*testdb.DB, *crm, *install) {
+	t.Helper()
+	db := testdb.New(t)
+	c := newCRM(t)
+	in := newInstall(t, db.ReaderDSN, c.url(), "", crmExtra)
+	if code, _ := in.run("once"); code != 0 {
+		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
+	}
+	return db, c, in
+}
+
 // run runs a short command (once, retry, status…) to its end and returns its exit code and
 // stdout; its stderr goes to the log.
 func (in *install) run(args ...string) (int, string) {
@@ -312,6 +326,18 @@ func (in *install) logText() string {
 func (in *install) tail(n int) string {
 	lines := strings.Split(strings.TrimRight(in.logText(), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// stopAfter waits up to timeout until the CRM has n requests, saying what was awaited (after
+// what) when they do not come, then stops d with SIGTERM and wants exit 0.
+func (in *install) stopAfter(t *testing.T, c *crm, d *daemon, n int, timeout time.Duration, after string) {
+	t.Helper()
+	if !clitest.Until(timeout, func() bool { return countKeys(c.snapshot()) >= n }) {
+		t.Errorf("%s only %d of %d requests arrived", after, countKeys(c.snapshot()), n)
+	}
+	if code := d.Stop(); code != 0 {
+		t.Errorf("celbridge run: exit %d on SIGTERM, want 0\n%s", code, in.tail(20))
+	}
 }
 
 // generate produces n calls' rows in id order from the generator (calls complete) and the

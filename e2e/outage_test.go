@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
-	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
@@ -52,14 +51,9 @@ var failureLine = regexp.MustCompile(`msg="crm push failed; will retry".* class=
 // (crm.LogEvery), retrying transient failures forever (crm.max_attempts = 0) and the outbox
 // head (a call's later event never overtakes its earlier one, however long it waited).
 func TestCRMOutage(t *testing.T) {
-	db := testdb.New(t)
-	c := newCRM(t)
 	// crm.timeout and the delays below leave half a second either side: on a loaded machine a
 	// "slow but in time" answer that missed the timeout was retried and arrived twice.
-	in := newInstall(t, db.ReaderDSN, c.url(), "", "timeout = \"600ms\"\nconcurrency = 4")
-	if code, _ := in.run("once"); code != 0 {
-		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
-	}
+	db, c, in := started(t, "timeout = \"600ms\"\nconcurrency = 4")
 	began := time.Now()
 	old, oldCalls := generate(1, 600, loadgen.WithStart(clock.Now().Add(-3*time.Hour).UTC()))
 	fresh, freshCalls := generate(2, 600, loadgen.WithStart(clock.Now().Add(-time.Minute).UTC()),
@@ -96,12 +90,7 @@ func TestCRMOutage(t *testing.T) {
 	insertTx(t, db, fresh[len(fresh)/2:])
 
 	// Recovery: the longest backoff reached is under 8s here.
-	if !clitest.Until(40*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
-		t.Errorf("after the CRM recovered only %d of %d requests arrived", countKeys(c.snapshot()), n)
-	}
-	if code := d.Stop(); code != 0 {
-		t.Errorf("celbridge run: exit %d on SIGTERM\n%s", code, in.tail(20))
-	}
+	in.stopAfter(t, c, d, n, 40*time.Second, "after the CRM recovered")
 	log := c.snapshot()
 	if d := cmp.Diff(want, accepted(log)); d != "" {
 		t.Errorf("requests per call in arrival order, duplicates included (-want +got):\n%s", d)

@@ -9,7 +9,6 @@ import (
 	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
-	"github.com/celbridge/celbridge/internal/testdb"
 )
 
 // TestRestart_SIGTERMMidCall is guarantee 5 of issue 4 (DESIGN §4): celbridge run is stopped
@@ -23,12 +22,7 @@ import (
 // checkpoint, so their later rows belong to no known call) and the outbox's unique key
 // (replayed rows do not queue the requests already sent).
 func TestRestart_SIGTERMMidCall(t *testing.T) {
-	db := testdb.New(t)
-	c := newCRM(t)
-	in := newInstall(t, db.ReaderDSN, c.url(), "", "concurrency = 4")
-	if code, _ := in.run("once"); code != 0 {
-		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
-	}
+	db, c, in := started(t, "concurrency = 4")
 	rows, calls := generate(3, 3000, loadgen.WithRate(5), loadgen.WithStart(clock.Now().Add(-10*time.Minute).UTC()))
 	want, n := expected(calls)
 
@@ -60,12 +54,7 @@ func TestRestart_SIGTERMMidCall(t *testing.T) {
 	before := countKeys(c.snapshot())
 	insertTx(t, db, rows[cut:])
 	d = in.start()
-	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
-		t.Errorf("after the restart only %d of %d requests arrived", countKeys(c.snapshot()), n)
-	}
-	if code := d.Stop(); code != 0 {
-		t.Errorf("celbridge run: exit %d on SIGTERM\n%s", code, in.tail(20))
-	}
+	in.stopAfter(t, c, d, n, 30*time.Second, "after the restart")
 	log := c.snapshot()
 	if d := cmp.Diff(want, firstCopies(log)); d != "" {
 		t.Errorf("requests per call (-want +got):\n%s", d)

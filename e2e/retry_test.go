@@ -12,7 +12,6 @@ import (
 	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
-	"github.com/celbridge/celbridge/internal/testdb"
 )
 
 // TestRetry_WhileRunning is the permanent-failure half of guarantee 3 of issue 4 on the built
@@ -24,12 +23,7 @@ import (
 // Mechanisms under test: parking on a permanent 4xx (crm.IsPermanent), the outbox head, and
 // store.Requeue through the retry command while another process holds the store.
 func TestRetry_WhileRunning(t *testing.T) {
-	db := testdb.New(t)
-	c := newCRM(t)
-	in := newInstall(t, db.ReaderDSN, c.url(), "", "")
-	if code, _ := in.run("once"); code != 0 {
-		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
-	}
+	db, c, in := started(t, "")
 	rows, calls := generate(5, 400, loadgen.WithStart(clock.Now().Add(-time.Hour).UTC()))
 	want, n := expected(calls)
 	var call, key string // the second request of a call with at least three
@@ -70,12 +64,7 @@ func TestRetry_WhileRunning(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "re-queued "+key) {
 		t.Fatalf("retry %s beside the daemon: exit %d, output:\n%s\n%s", key, code, out, in.tail(10))
 	}
-	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n }) {
-		t.Errorf("after retry only %d of %d requests arrived", countKeys(c.snapshot()), n)
-	}
-	if code := d.Stop(); code != 0 {
-		t.Errorf("celbridge run: exit %d\n%s", code, in.tail(20))
-	}
+	in.stopAfter(t, c, d, n, 30*time.Second, "after retry")
 	if d := cmp.Diff(want, accepted(c.snapshot())); d != "" {
 		t.Errorf("requests per call, duplicates included (-want +got):\n%s", d)
 	}
