@@ -13,8 +13,9 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// Connection settings: the PBX's database must not feel celbridge. Two connections are
-// enough for one poller plus a status or backfill query.
+// Connection settings: the PBX's database must not feel celbridge. Two connections a pool are
+// enough for one poller plus a status or backfill query; the daemon has two pools (the CEL
+// reads and, when [freepbx] read is on, the configuration reads), so at most four.
 const (
 	dialTimeout     = 5 * time.Second
 	ioTimeout       = 30 * time.Second
@@ -23,7 +24,8 @@ const (
 	connMaxIdleTime = time.Minute
 )
 
-// connect builds the connection pool, for the CEL reads and the configuration reads alike. eventtime is parsed by hand (ParseTime off) so that a
+// connect builds a connection pool with the settings above, for the CEL reads, the
+// configuration reads and check alike. eventtime is parsed by hand (ParseTime off) so that a
 // NULL, zero or garbage value cannot fail a batch. Our only parameters are integers, so they
 // are interpolated client-side: one round trip per query instead of prepare/execute/close.
 func connect(cfg *mysql.Config, loc *time.Location) (*sql.DB, error) {

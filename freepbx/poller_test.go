@@ -1,6 +1,7 @@
 package freepbx_test
 
 import (
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -64,8 +65,11 @@ type realStore struct{ *store.DB }
 func (s realStore) Requests(t *testing.T, linkedid string) []celbridge.Event {
 	t.Helper()
 	_, entries, err := s.Call(t.Context(), linkedid)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out []celbridge.Event
 	for _, e := range entries {

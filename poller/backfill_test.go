@@ -2,6 +2,7 @@ package poller_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestBackfill_Range(t *testing.T) {
 		{"SecondCallOnly", 14, 14, [][]celbridge.CELRow{y}},
 	} {
 		for _, batch := range []int{1, 4, 1000} {
-			t.Run(c.name, func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/batch%d", c.name, batch), func(t *testing.T) {
 				tab := newMemEnv(t).Table.(*memTable)
 				tab.Insert(t, slices.Concat(x, y)...) // ids 1..13, then 14..26
 				var got []celbridge.Event
@@ -44,13 +45,13 @@ func TestBackfill_Range(t *testing.T) {
 				for _, rows := range c.want {
 					want = append(want, mapper.MapAll(mapper.DefaultConfig(), rows)...)
 				}
-				key := func(evs []celbridge.Event) (keys []string) {
+				forms := func(evs []celbridge.Event) (out []string) {
 					for _, e := range evs {
-						keys = append(keys, e.IdempotencyKey())
+						out = append(out, celbridge.EncodeForm(e.Fields("")))
 					}
-					return keys
+					return out
 				}
-				if d := cmp.Diff(key(want), key(got)); d != "" {
+				if d := cmp.Diff(forms(want), forms(got)); d != "" {
 					t.Errorf("range %d..%d, batches of %d (-want +got):\n%s", c.from, c.to, batch, d)
 				}
 			})

@@ -120,7 +120,11 @@ func (m *memTable) ReadAfter(ctx context.Context, afterID int64, limit int) ([]c
 
 // ReadIDs implements poller.Source.
 func (m *memTable) ReadIDs(ctx context.Context, ids []int64) ([]celbridge.CELRow, error) {
-	return m.read(ctx, func(id int64) bool { _, ok := slices.BinarySearch(ids, id); return ok }, len(ids))
+	want := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	return m.read(ctx, func(id int64) bool { return want[id] }, len(ids))
 }
 
 // MaxID implements poller.Source.

@@ -132,6 +132,7 @@ func (s *site) with(t *testing.T, o opts) *site {
 	t.Helper()
 	c := *s
 	c.cfg = s.configWith(t, o)
+	c.config = "" // the file is s's: the copy runs in-process only
 	return &c
 }
 

@@ -14,8 +14,6 @@ import (
 	"runtime/pprof"
 	"syscall"
 	_ "time/tzdata" // mysql.timezone must work on a machine without /usr/share/zoneinfo
-
-	"github.com/celbridge/celbridge/freepbx"
 )
 
 // Set at build time with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -168,8 +166,7 @@ func loadConfig(path string) (Config, error) {
 }
 
 // newLogger builds the slog logger described by [log]. Its level is a LevelVar, so that a
-// SIGHUP can change it (reload.go); pass nil when that is not needed. The MySQL driver's own
-// log lines go to it too.
+// SIGHUP can change it (reload.go); pass nil when that is not needed.
 func newLogger(c LogConfig, w io.Writer, level *slog.LevelVar) *slog.Logger {
 	if level == nil {
 		level = new(slog.LevelVar)
@@ -183,7 +180,6 @@ func newLogger(c LogConfig, w io.Writer, level *slog.LevelVar) *slog.Logger {
 	} else {
 		log = slog.New(slog.NewTextHandler(w, opts))
 	}
-	freepbx.LogDriverTo(log.With("component", "mysql")) // the driver's own lines, as ours
 	return log
 }
 

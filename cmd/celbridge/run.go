@@ -18,6 +18,7 @@ import (
 
 	"github.com/celbridge/celbridge/ami"
 	"github.com/celbridge/celbridge/callapi"
+	"github.com/celbridge/celbridge/freepbx"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/mapper"
 	"github.com/celbridge/celbridge/poller"
@@ -63,7 +64,15 @@ func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	}
 	a := newApp(name, cfg, stderr)
 	a.path = *path
+	a.logDriver()
 	return a, nil
+}
+
+// logDriver sends the MySQL driver's own log lines to the app's log, as ours. The driver's
+// logger is global to the process: only the command line sets it, not tests running many
+// apps in one process.
+func (a *app) logDriver() {
+	freepbx.LogDriverTo(a.log.With("component", "mysql"))
 }
 
 // newApp returns the app of command name over cfg, logging to logw as [log] says. Tests build

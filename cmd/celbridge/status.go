@@ -53,7 +53,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	return newApp("status", cfg, stderr).status(ctx, asJSON, stdout)
+	a := newApp("status", cfg, stderr)
+	a.logDriver()
+	return a.status(ctx, asJSON, stdout)
 }
 
 // status prints the report, as JSON when asJSON. It opens nothing that needs closing: the

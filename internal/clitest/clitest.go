@@ -112,10 +112,14 @@ func Run(t testing.TB, bin string, env []string, args ...string) Result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = dieWithTest()
 	var out, errw bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errw
 	err := cmd.Run()
 	r := Result{Stdout: out.String(), Stderr: errw.String()}
+	if ctx.Err() != nil {
+		t.Fatalf("celbridge %v still ran after a minute; killed\n%s%s", args, r.Stdout, r.Stderr)
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		r.Code = ee.ExitCode()
@@ -123,6 +127,12 @@ func Run(t testing.TB, bin string, env []string, args ...string) Result {
 		t.Fatalf("run celbridge %v: %v", args, err)
 	}
 	return r
+}
+
+// dieWithTest has the kernel kill a command when the test process dies (a -timeout panic
+// runs no cleanup): no daemon outlives its test, holding ports and test databases.
+func dieWithTest() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
 // Process is a celbridge command running in the background.
@@ -138,6 +148,7 @@ func Start(t testing.TB, bin string, out io.Writer, args ...string) *Process {
 	t.Helper()
 	p := &Process{Cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.Cmd.Stdout, p.Cmd.Stderr = out, out
+	p.Cmd.SysProcAttr = dieWithTest()
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatalf("start celbridge %v: %v", args, err)
 	}
