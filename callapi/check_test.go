@@ -17,21 +17,8 @@ import (
 	"github.com/celbridge/celbridge/callapi"
 	"github.com/celbridge/celbridge/health"
 	"github.com/celbridge/celbridge/internal/amitest"
+	"github.com/celbridge/celbridge/internal/healthtest"
 )
-
-// wantFinding fails unless f has outcome o and its line contains every part.
-func wantFinding(t *testing.T, f health.Finding, o health.Outcome, parts ...string) {
-	t.Helper()
-	line := f.String()
-	if f.Outcome != o {
-		t.Errorf("outcome %s, want %s: %s", f.Outcome, o, line)
-	}
-	for _, p := range parts {
-		if !strings.Contains(line, p) {
-			t.Errorf("finding lacks %q: %s", p, line)
-		}
-	}
-}
 
 // writeCert writes a self-signed certificate valid until notAfter and its key as PEM files.
 func writeCert(t *testing.T, notAfter time.Time) (certFile, keyFile string) {
@@ -63,35 +50,35 @@ func writeCert(t *testing.T, notAfter time.Time) (certFile, keyFile string) {
 func TestCheckTLS(t *testing.T) {
 	now := time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
 	cert, key := writeCert(t, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
-	wantFinding(t, callapi.CheckTLS("", "", now), health.Warn, "the API is served without TLS", "api.tls_cert and api.tls_key")
-	wantFinding(t, callapi.CheckTLS(cert, key, now), health.Pass, "the API's TLS certificate loads")
-	wantFinding(t, callapi.CheckTLS(cert, key, now.AddDate(1, 0, 0)), health.Fail,
+	healthtest.Want(t, callapi.CheckTLS("", "", now), health.Warn, "the API is served without TLS", "api.tls_cert and api.tls_key")
+	healthtest.Want(t, callapi.CheckTLS(cert, key, now), health.Pass, "the API's TLS certificate loads")
+	healthtest.Want(t, callapi.CheckTLS(cert, key, now.AddDate(1, 0, 0)), health.Fail,
 		"the API's TLS certificate expired on 2027-01-01", "certbot renew")
-	wantFinding(t, callapi.CheckTLS(cert, filepath.Join(t.TempDir(), "none.pem"), now), health.Fail,
+	healthtest.Want(t, callapi.CheckTLS(cert, filepath.Join(t.TempDir(), "none.pem"), now), health.Fail,
 		"api.tls_cert / api.tls_key: open", "no such file", "PEM certificate chain and its private key")
 	_, otherKey := writeCert(t, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
-	wantFinding(t, callapi.CheckTLS(cert, otherKey, now), health.Fail, "private key does not match public key")
+	healthtest.Want(t, callapi.CheckTLS(cert, otherKey, now), health.Fail, "private key does not match public key")
 }
 
 func TestCheckRecordings(t *testing.T) {
 	dir := t.TempDir()
-	wantFinding(t, callapi.CheckRecordings(dir), health.Pass, "recordings directory "+dir+" is readable")
+	healthtest.Want(t, callapi.CheckRecordings(dir), health.Pass, "recordings directory "+dir+" is readable")
 	missing := filepath.Join(dir, "nope")
-	wantFinding(t, callapi.CheckRecordings(missing), health.Fail,
+	healthtest.Want(t, callapi.CheckRecordings(missing), health.Fail,
 		"recordings directory "+missing+" is not readable", "no such file", "pbx.recordings_dir", "usermod -aG asterisk celbridge")
 }
 
 // TestCheckAMI logs in to a fake Asterisk replaying the captured logins of a real one.
 func TestCheckAMI(t *testing.T) {
 	ok := amitest.Start(t, "../ami/testdata/login_ok.json")
-	wantFinding(t, callapi.CheckAMI(t.Context(), ok.Addr(), "celbridge", "secret-redacted"), health.Pass,
+	healthtest.Want(t, callapi.CheckAMI(t.Context(), ok.Addr(), "celbridge", "secret-redacted"), health.Pass,
 		"AMI login at "+ok.Addr()+" as celbridge works (click-to-call)")
 	bad := amitest.Start(t, "../ami/testdata/login_bad_secret.json")
 	f := callapi.CheckAMI(t.Context(), bad.Addr(), "celbridge", "wrong-secret")
-	wantFinding(t, f, health.Fail, "AMI at "+bad.Addr()+" refused the login of celbridge", "ami.username and ami.secret")
+	healthtest.Want(t, f, health.Fail, "AMI at "+bad.Addr()+" refused the login of celbridge", "ami.username and ami.secret")
 	if strings.Contains(f.String(), "wrong-secret") {
 		t.Errorf("the finding shows the secret: %s", f)
 	}
-	wantFinding(t, callapi.CheckAMI(t.Context(), "127.0.0.1:1", "celbridge", "x"), health.Fail,
+	healthtest.Want(t, callapi.CheckAMI(t.Context(), "127.0.0.1:1", "celbridge", "x"), health.Fail,
 		"AMI at 127.0.0.1:1:", "connection refused", "check ami.address (FreePBX: 127.0.0.1:5038) and that Asterisk runs")
 }
