@@ -14,6 +14,7 @@ import (
 
 	"github.com/celbridge/celbridge/crm"
 	"github.com/celbridge/celbridge/health"
+	"github.com/celbridge/celbridge/internal/healthtest"
 )
 
 // silentCRM is a CRM that fails the test if it gets a request: a probe sends none.
@@ -32,33 +33,7 @@ func silentCRM(t *testing.T, tls bool) *httptest.Server {
 	return srv
 }
 
-// closedAddr returns a local address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func noProxy(*http.Request) (*url.URL, error) { return nil, nil }
-
-// wantFinding fails unless f has outcome o and its line contains every part.
-func wantFinding(t *testing.T, f health.Finding, o health.Outcome, parts ...string) {
-	t.Helper()
-	line := f.String()
-	if f.Outcome != o {
-		t.Errorf("outcome %s, want %s: %s", f.Outcome, o, line)
-	}
-	for _, p := range parts {
-		if !strings.Contains(line, p) {
-			t.Errorf("finding lacks %q: %s", p, line)
-		}
-	}
-}
 
 func TestProbe(t *testing.T) {
 	t.Parallel()
@@ -66,7 +41,7 @@ func TestProbe(t *testing.T) {
 	trusted := x509.NewCertPool()
 	trusted.AddCert(tlsCRM.Certificate())
 	_, tlsPort, _ := net.SplitHostPort(strings.TrimPrefix(tlsCRM.URL, "https://"))
-	closed := closedAddr(t)
+	closed := closedAddr()
 	for _, tc := range []struct {
 		name    string
 		probe   crm.Probe
@@ -99,7 +74,7 @@ func TestProbe(t *testing.T) {
 			if tc.probe.Proxy == nil {
 				tc.probe.Proxy = noProxy
 			}
-			wantFinding(t, tc.probe.Run(t.Context()), tc.outcome, tc.parts...)
+			healthtest.Want(t, tc.probe.Run(t.Context()), tc.outcome, tc.parts...)
 		})
 	}
 }
@@ -107,7 +82,7 @@ func TestProbe(t *testing.T) {
 // TestProbe_HidesSecrets: the finding shows crm.url without its password or query values.
 func TestProbe_HidesSecrets(t *testing.T) {
 	t.Parallel()
-	closed := closedAddr(t)
+	closed := closedAddr()
 	for _, p := range []crm.Probe{
 		{URL: "http://user:hunter2@" + closed + "/push?token=t0ps3cret", Proxy: noProxy},
 		{URL: "https://crm.clinic.invalid/push?token=t0ps3cret", Proxy: proxyAt("http://proxy:hunter2@" + closed)},
@@ -125,4 +100,11 @@ func proxyAt(raw string) func(*http.Request) (*url.URL, error) {
 		panic(err)
 	}
 	return http.ProxyURL(u)
+}
+
+// closedAddr returns a local address nothing listens on any more.
+func closedAddr() string {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	return srv.Listener.Addr().String()
 }

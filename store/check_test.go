@@ -3,11 +3,11 @@ package store_test
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/celbridge/celbridge/health"
 	"github.com/celbridge/celbridge/internal/damage"
+	"github.com/celbridge/celbridge/internal/healthtest"
 	"github.com/celbridge/celbridge/store"
 )
 
@@ -39,24 +39,12 @@ func TestCheck(t *testing.T) {
 			false, health.Fail, []string{"the store file is damaged", "malformed", "mkdir -p damaged", "celbridge backfill -from"}},
 		{"IndexDisagrees", func(t *testing.T) string { p := filledStore(t, 10); breakIndex(t, p); return p },
 			false, health.Fail, []string{"the store file is damaged", "integrity_check", "celbridge backfill -from-id 600"}},
-		{"NotAStore", func(t *testing.T) string {
-			p := filepath.Join(t.TempDir(), "state.db")
-			if err := os.Mkdir(p, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			return p
-		}, false, health.Fail, []string{"belong to the user celbridge runs as"}},
+		{"NotAStore", aDirectory, false, health.Fail, []string{"belong to the user celbridge runs as"}},
 		{"InUse", func(t *testing.T) string { return filledStore(t, 4) },
 			true, health.Pass, []string{"is in use by a running celbridge (readable; passes SQLite's integrity check)"}},
 		{"InUseDamaged", func(t *testing.T) string { p := filledStore(t, 10); breakIndex(t, p); return p },
 			true, health.Fail, []string{"is in use by a running celbridge: verify store", "the store file is damaged", "integrity_check"}},
-		{"InUseUnreadable", func(t *testing.T) string {
-			p := filepath.Join(t.TempDir(), "state.db")
-			if err := os.Mkdir(p, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			return p
-		}, true, health.Fail, []string{"is in use by a running celbridge but cannot be read", "owner and permissions"}},
+		{"InUseUnreadable", aDirectory, true, health.Fail, []string{"is in use by a running celbridge but cannot be read", "owner and permissions"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -64,16 +52,7 @@ func TestCheck(t *testing.T) {
 			if tc.held {
 				holdLock(t, path, "run")
 			}
-			f := store.Check(t.Context(), path, t0)
-			line := f.String()
-			if f.Outcome != tc.outcome {
-				t.Errorf("outcome %s, want %s: %s", f.Outcome, tc.outcome, line)
-			}
-			for _, p := range append(tc.parts, filepath.Dir(path)) {
-				if !strings.Contains(line, p) {
-					t.Errorf("finding lacks %q: %s", p, line)
-				}
-			}
+			healthtest.Want(t, store.Check(t.Context(), path, t0), tc.outcome, append(tc.parts, filepath.Dir(path))...)
 			if tc.name == "Missing" {
 				if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
 					t.Errorf("Check created %s; it must leave that to the daemon (it may run as root)", filepath.Dir(path))
@@ -81,4 +60,14 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// aDirectory returns a state file path that is a directory: no SQLite file can be opened there.
+func aDirectory(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "state.db")
+	if err := os.Mkdir(p, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

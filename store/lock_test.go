@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,24 +26,6 @@ func holdLock(t *testing.T, path, role string) *store.Lock {
 	}
 	t.Cleanup(func() { l.Release() })
 	return l
-}
-
-// syncLog is a logger's output, safe to read while the logger writes.
-type syncLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncLog) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncLog) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 func TestLock(t *testing.T) {
@@ -102,7 +83,7 @@ func TestLock(t *testing.T) {
 	t.Run("WaitsForBackfill", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "state.db")
 		backfill := holdLock(t, path, store.RoleBackfill)
-		var log syncLog
+		var log bytes.Buffer // read once Acquire has returned
 		run := &store.Lock{Path: path, Role: "run", Wait: true, Retry: 5 * time.Millisecond, WaitLog: 20 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(&log, nil))}
 		done := make(chan error, 1)

@@ -140,22 +140,17 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	if err != nil {
 		return err
 	}
-	// Deliver them ourselves unless a running daemon holds the store; asked again on every
-	// round, so that a daemon stopped meanwhile does not leave the backfill waiting forever.
+	// Deliver them ourselves unless a running daemon holds the store (DeliverUpTo asks again).
 	lock := &store.Lock{Path: a.cfg.Store.Path, Role: store.RoleBackfill} // run waits for a backfill
 	defer lock.Release()
 	d := a.dispatcher()
-	ours := false
-	tryLock := func() (err error) {
-		ours, err = lock.TryAcquire()
+	ours, err := lock.TryAcquire()
+	if err != nil {
 		return err
 	}
-	if err := tryLock(); err != nil {
-		return err
-	}
-	var loop *drainLoop
+	var loop *crm.DrainLoop
 	if ours {
-		loop = startDrainLoop(ctx, d)
+		loop = d.StartDrainLoop(ctx)
 	}
 	var group []celbridge.Event
 	dupFailed := 0
@@ -180,7 +175,7 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 			dupFailed += failed
 		}
 		group = group[:0]
-		loop.kick()
+		loop.Kick()
 		return nil
 	}
 	b.Emit = func(ctx context.Context, events []celbridge.Event) error {
@@ -196,7 +191,7 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 		err = flush(ctx)
 	}
 	bar.finish()
-	if derr := loop.stop(); err == nil && ctx.Err() == nil {
+	if derr := loop.Stop(); err == nil && ctx.Err() == nil {
 		err = derr
 	}
 	if err != nil {
@@ -206,96 +201,31 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	if err != nil {
 		return err
 	}
-	told := false
-	for {
-		if !ours {
-			if err := tryLock(); err != nil {
-				return err
-			}
-		}
-		if ours {
-			if _, _, err := d.Drain(ctx); err != nil && ctx.Err() == nil {
-				return err
-			}
-		} else if !told {
-			a.log.Info("a running celbridge holds the store; it delivers the backfilled events")
-			told = true
-		}
-		// Counted even after ^C, so that the message says what is left.
-		wctx := context.WithoutCancel(ctx)
-		pending, err := a.store.PendingUpTo(wctx, end)
+	err = d.DeliverUpTo(ctx, a.store, end, lock.TryAcquire, func() {
+		a.log.Info("a running celbridge holds the store; it delivers the backfilled events")
+	})
+	// Counted even after ^C, so that the message says what is left.
+	wctx := context.WithoutCancel(ctx)
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		n, err := a.store.CountUpTo(wctx, store.StatePending, 0, end)
 		if err != nil {
 			return err
 		}
-		if !pending {
-			failed, err := a.store.CountUpTo(wctx, store.StateFailed, start, end)
-			if err != nil {
-				return err
-			}
-			sum.failed = failed + dupFailed
-			sum.print(stderr, rows, b.FromID, b.ToID)
-			if sum.failed > 0 {
-				return fmt.Errorf("%d requests were refused by the CRM; see 'celbridge status' and the log", sum.failed)
-			}
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			n, err := a.store.CountUpTo(wctx, store.StatePending, 0, end)
-			if err != nil {
-				return err
-			}
-			return fmt.Errorf("interrupted with %d requests not yet delivered; they stay queued, run backfill again or start the daemon", n)
-		case <-time.After(500 * time.Millisecond):
-		}
+		return fmt.Errorf("interrupted with %d requests not yet delivered; they stay queued, run backfill again or start the daemon", n)
 	}
-}
-
-// drainLoop delivers the outbox while a backfill enqueues: a Drain each time it is kicked
-// (after each enqueue), one at a time.
-type drainLoop struct {
-	kicks chan struct{}
-	done  chan struct{}
-	err   chan error
-}
-
-func startDrainLoop(ctx context.Context, d *crm.Dispatcher) *drainLoop {
-	l := &drainLoop{kicks: make(chan struct{}, 1), done: make(chan struct{}), err: make(chan error, 1)}
-	go func() {
-		for {
-			select {
-			case <-l.done:
-				l.err <- nil
-				return
-			case <-l.kicks:
-			}
-			if _, _, err := d.Drain(ctx); err != nil {
-				l.err <- err
-				return
-			}
-		}
-	}()
-	return l
-}
-
-// kick asks for a Drain; nil-safe (no loop when the daemon delivers).
-func (l *drainLoop) kick() {
-	if l == nil {
-		return
+	if err != nil {
+		return err
 	}
-	select {
-	case l.kicks <- struct{}{}:
-	default:
+	failed, err := a.store.CountUpTo(wctx, store.StateFailed, start, end)
+	if err != nil {
+		return err
 	}
-}
-
-// stop waits for the Drain under way and returns the first Drain error; nil-safe.
-func (l *drainLoop) stop() error {
-	if l == nil {
-		return nil
+	sum.failed = failed + dupFailed
+	sum.print(stderr, rows, b.FromID, b.ToID)
+	if sum.failed > 0 {
+		return fmt.Errorf("%d requests were refused by the CRM; see 'celbridge status' and the log", sum.failed)
 	}
-	close(l.done)
-	return <-l.err
+	return nil
 }
 
 // resolveRange turns -from/-to or -from-id/-to-id into a CEL id range.

@@ -11,6 +11,3 @@ import (
 func (c *checker) checkStore(ctx context.Context) {
 	c.add(store.Check(ctx, c.cfg.Store.Path, c.now()))
 }
-
-// storeInUse reports whether a running celbridge holds the store's lock (status asks it).
-var storeInUse = store.InUse

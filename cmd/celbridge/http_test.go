@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/celbridge/celbridge/internal/clitest"
-	"github.com/celbridge/celbridge/poller"
 )
 
 // metric returns the value of the sample of /metrics whose name and labels are exactly
@@ -250,19 +249,4 @@ func TestRun_Refuses(t *testing.T) {
 			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 		}
 	})
-}
-
-// TestInterval checks the poll interval /healthz scales "recently" by.
-func TestInterval(t *testing.T) {
-	for spec, want := range map[string]time.Duration{
-		"@every 250ms": 250 * time.Millisecond, "@every 1s": time.Second, "*/5 * * * *": 5 * time.Minute, "@hourly": time.Hour,
-	} {
-		s, err := poller.ParseSchedule(spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := interval(s); got != want {
-			t.Errorf("interval(%q) = %s, want %s", spec, got, want)
-		}
-	}
 }

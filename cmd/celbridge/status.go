@@ -90,7 +90,7 @@ func (a *app) status(ctx context.Context, asJSON bool, stdout io.Writer) error {
 
 // readStoreStatus reads the state file read-only, so it is safe while the daemon writes it.
 func readStoreStatus(ctx context.Context, path string, now time.Time) (*statusReport, error) {
-	busy, err := storeInUse(path)
+	busy, err := store.InUse(path)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w (check store.path and the file's owner)", path, err)
 	}

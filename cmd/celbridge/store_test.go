@@ -169,7 +169,7 @@ func runBehindBackfill(t *testing.T) (s *site, backfill, run *process) {
 	s.crm.setStatus(http.StatusServiceUnavailable)
 	backfill = startProcess(t, "backfill", "-config", s.config, "-from-id", "1")
 	clitest.WaitFor(t, 20*time.Second, "the backfill to hold the store's lock", func() bool {
-		busy, err := storeInUse(s.store)
+		busy, err := store.InUse(s.store)
 		return busy && err == nil
 	})
 	run = startProcess(t, "run", "-config", s.config)
