@@ -1,6 +1,7 @@
 // Package health holds what celbridge says about its own state: the findings of
 // `celbridge check` (each package that owns a technology probes it and returns findings:
-// freepbx the database, crm the CRM, store the state file, callapi the API's certificate, recordings and AMI) and the rules of /healthz.
+// freepbx the database, crm the CRM, store the state file, callapi the API's certificate,
+// recordings and AMI login) and the rules of /healthz.
 package health
 
 import (
