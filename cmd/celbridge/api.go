@@ -41,9 +41,9 @@ func (l callLog) Calls(ctx context.Context, ids []string) ([]callapi.Call, error
 
 // apiServer builds the API from the config, and the AMI client when [ami] is set (the
 // caller runs it). The store must be open.
-func (a *app) apiServer(ctx context.Context) (*callapi.Server, *ami.Client, error) {
-	c := a.cfg
-	key, err := a.store.LinkKey(ctx, func(b []byte) error { _, err := rand.Read(b); return err })
+func (a *App) apiServer(ctx context.Context) (*callapi.Server, *ami.Client, error) {
+	c := a.Config
+	key, err := a.Store.LinkKey(ctx, func(b []byte) error { _, err := rand.Read(b); return err })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,10 +65,10 @@ func (a *app) apiServer(ctx context.Context) (*callapi.Server, *ami.Client, erro
 		employees[e.Extension] = callapi.Employee{Name: e.Name, Email: e.Email}
 	}
 	srv := &callapi.Server{
-		Key: c.API.Key, Secret: c.API.Secret, Calls: callLog{a.store}, CompanyID: c.CRM.CompanyID,
+		Key: c.API.Key, Secret: c.API.Secret, Calls: callLog{a.Store}, CompanyID: c.CRM.CompanyID,
 		Employees: employees, DIDNames: didNames, TrunkNumbers: trunkNumbers, RecordingsDir: c.PBX.RecordingsDir, PublicURL: c.API.PublicURL,
 		LinkKey: key, Allow: allow, MaxBody: c.API.MaxBody, BadLimit: c.API.BadSignatures,
-		Now: clock.Now, Logger: a.log.With("component", "api"),
+		Now: clock.Now, Logger: a.Logger.With("component", "api"),
 		// With [[employees]] or FreePBX's users, click-to-call rings only those; else any
 		// extension.
 		Extension: func(ext string) bool {
@@ -82,15 +82,15 @@ func (a *app) apiServer(ctx context.Context) (*callapi.Server, *ami.Client, erro
 	var client *ami.Client
 	if c.AMI.Address != "" {
 		client = &ami.Client{Addr: c.AMI.Address, Username: c.AMI.Username, Secret: c.AMI.Secret,
-			Logger: a.log.With("component", "ami")}
+			Logger: a.Logger.With("component", "ami")}
 		srv.Originator = client
 	}
 	return srv, client, nil
 }
 
 // serveAPI listens on api.listen (TLS when configured) and serves srv until ctx ends.
-func (a *app) serveAPI(ctx context.Context, srv *callapi.Server) (stop func(), err error) {
-	c := a.cfg.API
+func (a *App) serveAPI(ctx context.Context, srv *callapi.Server) (stop func(), err error) {
+	c := a.Config.API
 	var cfg *tls.Config
 	if c.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
@@ -119,16 +119,16 @@ func (a *app) serveAPI(ctx context.Context, srv *callapi.Server) (stop func(), e
 	}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("api server stopped", "err", err)
+			a.Logger.Error("api server stopped", "err", err)
 		}
 	}()
 	if cfg == nil && !loopback(ln.Addr()) {
-		a.log.Warn("the API is served without TLS on a public address; set api.tls_cert and api.tls_key, or put a TLS proxy in front", "addr", ln.Addr().String())
+		a.Logger.Warn("the API is served without TLS on a public address; set api.tls_cert and api.tls_key, or put a TLS proxy in front", "addr", ln.Addr().String())
 	}
 	if len(c.Allow) == 0 {
-		a.log.Warn("api.allow is empty: any address may call the API (signatures still checked); list the CRM's addresses")
+		a.Logger.Warn("api.allow is empty: any address may call the API (signatures still checked); list the CRM's addresses")
 	}
-	a.log.Info("serving the CRM API", "addr", ln.Addr().String(), "tls", cfg != nil, "click_to_call", srv.Originator != nil)
+	a.Logger.Info("serving the CRM API", "addr", ln.Addr().String(), "tls", cfg != nil, "click_to_call", srv.Originator != nil)
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

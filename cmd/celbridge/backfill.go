@@ -55,19 +55,19 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, a.close()) }()
+	defer func() { err = errors.Join(err, a.Close()) }()
 	// A backfill's heap stays small and flat (rows stream through); collecting less often
 	// buys about a tenth more throughput (BENCHMARKS.md). The soft limit keeps that from
 	// growing the process past 64 MiB (of which the SQLite page caches and the runtime take
 	// some). The daemon keeps Go's defaults.
 	debug.SetGCPercent(400)
 	softMemoryLimit(backfillMemoryLimit)
-	return a.backfill(ctx, f, stdout, stderr)
+	return a.Backfill(ctx, f, stdout, stderr)
 }
 
-// backfill rebuilds and sends (or, with -dry-run, prints) the calls of the range f gives; the
-// progress bar and the summary go to stderr. The caller closes the app.
-func (a *app) backfill(ctx context.Context, f backfillFlags, stdout, stderr io.Writer) error {
+// Backfill rebuilds and sends (or, with -dry-run, prints) the calls of the range f gives; the
+// progress bar and the summary go to stderr. The caller closes a.
+func (a *App) Backfill(ctx context.Context, f backfillFlags, stdout, stderr io.Writer) error {
 	if err := f.check(); err != nil {
 		return err
 	}
@@ -81,18 +81,18 @@ func (a *app) backfill(ctx context.Context, f backfillFlags, stdout, stderr io.W
 	}
 	sum := &backfillSummary{byType: map[string]int{}}
 	b := &poller.Backfill{
-		Source:    a.source,
+		Source:    a.Source,
 		Mapper:    mapper.New(a.mapperConfig()),
-		BatchSize: a.cfg.MySQL.BatchSize,
+		BatchSize: a.Config.MySQL.BatchSize,
 		FromID:    fromID,
 		ToID:      toID,
 		Routine:   func(err error) bool { return errors.Is(err, mapper.ErrUnknownCall) },
 		Warn: func(r celbridge.CELRow, err error) {
 			if errors.Is(err, celbridge.ErrInternal) {
-				a.log.Error("mapper internal error; CEL row skipped", "cel_id", r.ID, "err", err)
+				a.Logger.Error("mapper internal error; CEL row skipped", "cel_id", r.ID, "err", err)
 				return
 			}
-			a.log.Warn("malformed CEL row; processed with what is known", "cel_id", r.ID, "err", err)
+			a.Logger.Warn("malformed CEL row; processed with what is known", "cel_id", r.ID, "err", err)
 		},
 	}
 	bar := newProgress(stderr, fromID, toID)
@@ -103,7 +103,7 @@ func (a *app) backfill(ctx context.Context, f backfillFlags, stdout, stderr io.W
 		b.Emit = func(_ context.Context, events []celbridge.Event) (err error) {
 			sum.add(events)
 			for _, e := range events {
-				if line, err = writeJSONLine(w, line, e.Fields(a.cfg.CRM.CompanyID)); err != nil {
+				if line, err = writeJSONLine(w, line, e.Fields(a.Config.CRM.CompanyID)); err != nil {
 					return err
 				}
 			}
@@ -132,16 +132,16 @@ const enqueueGroup = 2048
 // before the first enqueue, and it waits until no row up to the last id after the last one is
 // pending. Events already queued before (a call the daemon or an earlier backfill queued) are
 // below that and waited for too.
-func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progress, sum *backfillSummary, stderr io.Writer) error {
+func (a *App) backfillSend(ctx context.Context, b *poller.Backfill, bar *progress, sum *backfillSummary, stderr io.Writer) error {
 	if err := a.openStore(ctx, false); err != nil {
 		return err
 	}
-	start, err := a.store.OutboxEnd(ctx)
+	start, err := a.Store.OutboxEnd(ctx)
 	if err != nil {
 		return err
 	}
 	// Deliver them ourselves unless a running daemon holds the store (DeliverUpTo asks again).
-	lock := &store.Lock{Path: a.cfg.Store.Path, Role: store.RoleBackfill} // run waits for a backfill
+	lock := &store.Lock{Path: a.Config.Store.Path, Role: store.RoleBackfill} // run waits for a backfill
 	defer lock.Release()
 	d := a.dispatcher()
 	ours, err := lock.TryAcquire()
@@ -158,7 +158,7 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 		if len(group) == 0 {
 			return nil
 		}
-		added, err := a.store.Enqueue(ctx, group)
+		added, err := a.Store.Enqueue(ctx, group)
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 			for i, e := range group {
 				keys[i] = e.IdempotencyKey()
 			}
-			_, failed, err := a.store.Undelivered(ctx, keys)
+			_, failed, err := a.Store.Undelivered(ctx, keys)
 			if err != nil {
 				return err
 			}
@@ -197,17 +197,17 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	if err != nil {
 		return err
 	}
-	end, err := a.store.OutboxEnd(ctx)
+	end, err := a.Store.OutboxEnd(ctx)
 	if err != nil {
 		return err
 	}
-	err = d.DeliverUpTo(ctx, a.store, end, lock.TryAcquire, func() {
-		a.log.Info("a running celbridge holds the store; it delivers the backfilled events")
+	err = d.DeliverUpTo(ctx, a.Store, end, lock.TryAcquire, func() {
+		a.Logger.Info("a running celbridge holds the store; it delivers the backfilled events")
 	})
 	// Counted even after ^C, so that the message says what is left.
 	wctx := context.WithoutCancel(ctx)
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		n, err := a.store.CountUpTo(wctx, store.StatePending, 0, end)
+		n, err := a.Store.CountUpTo(wctx, store.StatePending, 0, end)
 		if err != nil {
 			return err
 		}
@@ -216,7 +216,7 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	if err != nil {
 		return err
 	}
-	failed, err := a.store.CountUpTo(wctx, store.StateFailed, start, end)
+	failed, err := a.Store.CountUpTo(wctx, store.StateFailed, start, end)
 	if err != nil {
 		return err
 	}
@@ -229,15 +229,15 @@ func (a *app) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 }
 
 // resolveRange turns -from/-to or -from-id/-to-id into a CEL id range.
-func (a *app) resolveRange(ctx context.Context, f backfillFlags) (fromID, toID int64, err error) {
-	loc := a.cfg.Location()
+func (a *App) resolveRange(ctx context.Context, f backfillFlags) (fromID, toID int64, err error) {
+	loc := a.Config.Location()
 	fromID, toID = f.fromID, f.toID
 	if f.from != "" {
 		t, _, err := parseTime(f.from, loc)
 		if err != nil {
 			return 0, 0, usageError{fmt.Errorf("-from: %w", err)}
 		}
-		if fromID, err = a.source.FirstIDAt(ctx, t); err != nil {
+		if fromID, err = a.Source.FirstIDAt(ctx, t); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -249,14 +249,14 @@ func (a *app) resolveRange(ctx context.Context, f backfillFlags) (fromID, toID i
 		if dateOnly {
 			t = t.AddDate(0, 0, 1)
 		}
-		first, err := a.source.FirstIDAt(ctx, t)
+		first, err := a.Source.FirstIDAt(ctx, t)
 		if err != nil {
 			return 0, 0, err
 		}
 		toID = first - 1
 	}
 	if f.to == "" && f.toID == 0 {
-		if toID, err = a.source.MaxID(ctx); err != nil {
+		if toID, err = a.Source.MaxID(ctx); err != nil {
 			return 0, 0, err
 		}
 	}

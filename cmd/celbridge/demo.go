@@ -97,12 +97,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if err := json.Unmarshal(demoFreePBX, &pbx); err != nil {
 		return fmt.Errorf("read bundled FreePBX configuration: %w", err)
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg.Log, stderr, nil)}
-	defer func() { err = errors.Join(err, a.close()) }()
-	if a.store, err = store.Open(ctx, cfg.Store.Path); err != nil {
+	a := &App{Config: cfg, Logger: newLogger(cfg.Log, stderr, nil)}
+	defer func() { err = errors.Join(err, a.Close()) }()
+	if a.Store, err = store.Open(ctx, cfg.Store.Path); err != nil {
 		return err
 	}
-	if _, err := a.store.Commit(ctx, 0, nil); err != nil { // start at the first bundled row, not the newest
+	if _, err := a.Store.Commit(ctx, 0, nil); err != nil { // start at the first bundled row, not the newest
 		return err
 	}
 

@@ -29,17 +29,17 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, a.close()) }()
-	return a.explain(ctx, id, stdout)
+	defer func() { err = errors.Join(err, a.Close()) }()
+	return a.Explain(ctx, id, stdout)
 }
 
-// explain prints the call id (a linkedid or a generalCallID). The caller closes the app.
-func (a *app) explain(ctx context.Context, id string, stdout io.Writer) error {
+// Explain prints the call id (a linkedid or a generalCallID). The caller closes a.
+func (a *App) Explain(ctx context.Context, id string, stdout io.Writer) error {
 	if err := a.openSource(ctx); err != nil {
 		return err
 	}
 	linkedid := a.resolveCallID(ctx, id)
-	rows, err := a.source.ReadCall(ctx, linkedid)
+	rows, err := a.Source.ReadCall(ctx, linkedid)
 	if err != nil {
 		return err
 	}
@@ -47,14 +47,14 @@ func (a *app) explain(ctx context.Context, id string, stdout io.Writer) error {
 		return fmt.Errorf("no CEL rows with linkedid %s (give a linkedid such as 1795652928.0 or a generalCallID such as 17956529280)", shown(linkedid))
 	}
 	fmt.Fprintf(stdout, "Call %s (generalCallID %s): %d CEL rows, ids %d..%d\n\n",
-		shown(linkedid), mapper.GeneralCallID(linkedid, a.cfg.CRM.CallID), len(rows), rows[0].ID, rows[len(rows)-1].ID)
+		shown(linkedid), mapper.GeneralCallID(linkedid, a.Config.CRM.CallID), len(rows), rows[0].ID, rows[len(rows)-1].ID)
 	printRows(stdout, rows)
 
 	a.openFreePBX(ctx)
 	events := mapper.MapAll(a.mapperConfig(), rows)
 	fmt.Fprintf(stdout, "\nRequests to the CRM, each with the row and rule that decided it:\n")
 	if len(events) == 0 {
-		fmt.Fprintf(stdout, "  none: no trunk leg or phone made it a call with the outside world (phone to phone with pbx.internal_calls = %v, a feature code, an originate that dialed nothing), or its start is not in these rows\n", a.cfg.PBX.InternalCalls)
+		fmt.Fprintf(stdout, "  none: no trunk leg or phone made it a call with the outside world (phone to phone with pbx.internal_calls = %v, a feature code, an originate that dialed nothing), or its start is not in these rows\n", a.Config.PBX.InternalCalls)
 	}
 	states := a.deliveryStates(ctx, linkedid)
 	for _, e := range events {
@@ -64,14 +64,14 @@ func (a *app) explain(ctx context.Context, id string, stdout io.Writer) error {
 			other = "  (call " + shown(e.LinkedID) + ")"
 		}
 		// The form is URL-encoded: it shows exactly what is sent, and no control character.
-		fmt.Fprintf(stdout, "  row %-6d %s%s\n", e.CELID, celbridge.EncodeForm(e.Fields(a.cfg.CRM.CompanyID)), other)
+		fmt.Fprintf(stdout, "  row %-6d %s%s\n", e.CELID, celbridge.EncodeForm(e.Fields(a.Config.CRM.CompanyID)), other)
 		fmt.Fprintf(stdout, "             why: %s\n", shown(e.Rule))
 		if s, ok := states[e.IdempotencyKey()]; ok {
 			fmt.Fprintf(stdout, "             outbox: %s\n", s)
 		}
 	}
-	if a.pbx != nil {
-		printWhoIsWho(stdout, a.pbx.Last(), events)
+	if a.FreePBX != nil {
+		printWhoIsWho(stdout, a.FreePBX.Last(), events)
 	}
 	return nil
 }
@@ -111,12 +111,12 @@ func printWhoIsWho(w io.Writer, c *freepbx.Config, events []celbridge.Event) {
 
 // resolveCallID turns a generalCallID into a linkedid: through the store when it knows the
 // call, else by putting back the dot after the 10-digit epoch.
-func (a *app) resolveCallID(ctx context.Context, id string) string {
+func (a *App) resolveCallID(ctx context.Context, id string) string {
 	if strings.Contains(id, ".") || celbridge.DigitsOnly(id) != id {
 		return id
 	}
-	if _, err := os.Stat(a.cfg.Store.Path); err == nil {
-		if db, err := store.OpenReadOnly(ctx, a.cfg.Store.Path); err == nil {
+	if _, err := os.Stat(a.Config.Store.Path); err == nil {
+		if db, err := store.OpenReadOnly(ctx, a.Config.Store.Path); err == nil {
 			defer db.Close()
 			if c, _, err := db.Call(ctx, id); err == nil {
 				return c.LinkedID
@@ -130,12 +130,12 @@ func (a *app) resolveCallID(ctx context.Context, id string) string {
 }
 
 // deliveryStates reads what the store knows of the call's requests, by idempotency key.
-func (a *app) deliveryStates(ctx context.Context, linkedid string) map[string]string {
+func (a *App) deliveryStates(ctx context.Context, linkedid string) map[string]string {
 	states := map[string]string{}
-	if _, err := os.Stat(a.cfg.Store.Path); err != nil {
+	if _, err := os.Stat(a.Config.Store.Path); err != nil {
 		return states
 	}
-	db, err := store.OpenReadOnly(ctx, a.cfg.Store.Path)
+	db, err := store.OpenReadOnly(ctx, a.Config.Store.Path)
 	if err != nil {
 		return states
 	}
@@ -144,7 +144,7 @@ func (a *app) deliveryStates(ctx context.Context, linkedid string) map[string]st
 	if err != nil {
 		return states
 	}
-	redact := storedTextRedactor(a.cfg)
+	redact := storedTextRedactor(a.Config)
 	for _, e := range entries {
 		states[e.Key] = outboxState(e, redact)
 	}

@@ -115,8 +115,8 @@ func (s *site) run(t *testing.T, ctx context.Context, args ...string) (code int,
 	t.Helper()
 	var out, errw bytes.Buffer
 	name := args[0]
-	a := newApp(name, s.cfg, &errw)
-	err := errors.Join(command(ctx, a, args[1:], &out, &errw), a.close())
+	a := NewApp(name, s.cfg, &errw)
+	err := errors.Join(command(ctx, a, args[1:], &out, &errw), a.Close())
 	return exitCode(name, err, &errw), out.String(), errw.String()
 }
 
@@ -137,7 +137,7 @@ func (s *site) with(t *testing.T, o opts) *site {
 }
 
 // command runs the command a was made for, with args as its flags and arguments.
-func command(ctx context.Context, a *app, args []string, stdout, stderr io.Writer) error {
+func command(ctx context.Context, a *App, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(a.name, stderr)
 	var bf backfillFlags
 	asJSON := fs.Bool("json", false, "status: print JSON")
@@ -155,27 +155,27 @@ func command(ctx context.Context, a *app, args []string, stdout, stderr io.Write
 	}
 	switch a.name {
 	case "once":
-		return a.once(ctx)
+		return a.Once(ctx)
 	case "run":
-		return a.run(ctx)
+		return a.Run(ctx)
 	case "backfill":
-		return a.backfill(ctx, bf, stdout, stderr)
+		return a.Backfill(ctx, bf, stdout, stderr)
 	case "explain":
 		id, err := id()
 		if err != nil {
 			return err
 		}
-		return a.explain(ctx, id, stdout)
+		return a.Explain(ctx, id, stdout)
 	case "retry":
 		id, err := id()
 		if err != nil {
 			return err
 		}
-		return a.retry(ctx, id, stdout)
+		return a.Retry(ctx, id, stdout)
 	case "status":
-		return a.status(ctx, *asJSON, stdout)
+		return a.Status(ctx, *asJSON, stdout)
 	case "check":
-		return (&checker{cfg: a.cfg, out: stdout, now: clock.Now}).run(ctx)
+		return (&checker{cfg: a.Config, out: stdout, now: clock.Now}).run(ctx)
 	}
 	return fmt.Errorf("no in-process command %q", a.name)
 }

@@ -21,14 +21,14 @@ import (
 // serveHTTP serves /metrics and /healthz on http.listen until ctx ends, with the extra
 // collectors (the API's) among the metrics. It hooks the poller and the dispatcher
 // (metrics.Monitor.Register), so it must be called before either runs.
-func (a *app) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher, extra ...prometheus.Collector) (*http.Server, error) {
-	sched, err := poller.ParseSchedule(a.cfg.Poll.Schedule)
+func (a *App) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher, extra ...prometheus.Collector) (*http.Server, error) {
+	sched, err := poller.ParseSchedule(a.Config.Poll.Schedule)
 	if err != nil {
 		return nil, usageError{err}
 	}
 	m := &metrics.Monitor{
-		Store: a.store, Source: a.source, Logger: a.log, Version: version, Commit: commit,
-		Recent: health.Recent(sched, clock.Now()), CRMTimeout: a.cfg.CRM.Timeout.Duration,
+		Store: a.Store, Source: a.Source, Logger: a.Logger, Version: version, Commit: commit,
+		Recent: health.Recent(sched, clock.Now()), CRMTimeout: a.Config.CRM.Timeout.Duration,
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -44,12 +44,12 @@ func (a *app) serveHTTP(ctx context.Context, p *poller.Poller, d *crm.Dispatcher
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
+	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("listen on http.listen %s: %w (is another celbridge running? set another port, or \"\" to turn HTTP off)", a.cfg.HTTP.Listen, err)
+		return nil, fmt.Errorf("listen on http.listen %s: %w (is another celbridge running? set another port, or \"\" to turn HTTP off)", a.Config.HTTP.Listen, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	go srv.Serve(ln)
-	a.log.Info("serving /metrics and /healthz", "addr", ln.Addr().String())
+	a.Logger.Info("serving /metrics and /healthz", "addr", ln.Addr().String())
 	return srv, nil
 }

@@ -8,7 +8,7 @@ import (
 
 // lockStore takes the store's lock for this command (a.name); with wait (run), it waits for a
 // backfill that holds it (store.Lock.Acquire). close releases it.
-func (a *app) lockStore(ctx context.Context, wait bool) error {
-	a.lock = &store.Lock{Path: a.cfg.Store.Path, Role: a.name, Wait: wait, Logger: a.log}
+func (a *App) lockStore(ctx context.Context, wait bool) error {
+	a.lock = &store.Lock{Path: a.Config.Store.Path, Role: a.name, Wait: wait, Logger: a.Logger}
 	return a.lock.Acquire(ctx)
 }

@@ -14,40 +14,40 @@ import (
 // openFreePBX starts reading FreePBX's configuration ([freepbx] read = true): once now; run
 // reads it again every freepbx.refresh and on SIGHUP. Without it celbridge works from
 // celbridge.toml alone, as before.
-func (a *app) openFreePBX(ctx context.Context) {
-	if !a.cfg.FreePBX.Read {
+func (a *App) openFreePBX(ctx context.Context) {
+	if !a.Config.FreePBX.Read {
 		return
 	}
-	l, err := freepbx.OpenLoader(a.cfg.MySQL.DSN, a.cfg.FreePBX.Database, a.log.With("component", "freepbx"))
+	l, err := freepbx.OpenLoader(a.Config.MySQL.DSN, a.Config.FreePBX.Database, a.Logger.With("component", "freepbx"))
 	if err != nil {
-		a.log.Warn("FreePBX configuration: cannot connect; celbridge works without it (only celbridge.toml)", "err", err)
+		a.Logger.Warn("FreePBX configuration: cannot connect; celbridge works without it (only celbridge.toml)", "err", err)
 		return
 	}
-	a.pbx = l
-	a.pbx.Load(ctx)
+	a.FreePBX = l
+	a.FreePBX.Load(ctx)
 }
 
 // pbxConfig is FreePBX's configuration as last read, or nil.
-func (a *app) pbxConfig() *freepbx.Config {
-	if a.pbx == nil {
+func (a *App) pbxConfig() *freepbx.Config {
+	if a.FreePBX == nil {
 		return nil
 	}
-	return a.pbx.Last()
+	return a.FreePBX.Last()
 }
 
 // mapperConfig is the mapper's configuration: celbridge.toml's, with what FreePBX's
 // configuration adds where it was read (the file's values win).
-func (a *app) mapperConfig() mapper.Config {
-	base := a.cfg.MapperConfig()
-	if a.pbx == nil {
+func (a *App) mapperConfig() mapper.Config {
+	base := a.Config.MapperConfig()
+	if a.FreePBX == nil {
 		return base
 	}
-	m, errs := a.pbx.Last().MapperConfig(base)
+	m, errs := a.FreePBX.Last().MapperConfig(base)
 	// Said once, not at every refresh: the same route stays unreadable until someone edits it.
 	if said := fmt.Sprint(errs); said != a.pbxLeftOut {
 		a.pbxLeftOut = said
 		for _, err := range errs {
-			a.log.Warn("FreePBX configuration: left out", "err", err)
+			a.Logger.Warn("FreePBX configuration: left out", "err", err)
 		}
 	}
 	return m
@@ -55,12 +55,12 @@ func (a *app) mapperConfig() mapper.Config {
 
 // refreshFreePBX reads FreePBX's configuration again every freepbx.refresh, and when poke
 // says so (SIGHUP), and hands it to the live mapper.
-func (a *app) refreshFreePBX(ctx context.Context, m *liveMapper, poke <-chan struct{}) {
-	if a.pbx == nil {
+func (a *App) refreshFreePBX(ctx context.Context, m *liveMapper, poke <-chan struct{}) {
+	if a.FreePBX == nil {
 		return
 	}
-	every(ctx, a.cfg.FreePBX.Refresh.Duration, poke, func() bool {
-		if _, err := a.pbx.Load(ctx); err == nil {
+	every(ctx, a.Config.FreePBX.Refresh.Duration, poke, func() bool {
+		if _, err := a.FreePBX.Load(ctx); err == nil {
 			cfg := a.mapperConfig()
 			m.next.Store(&cfg)
 		}

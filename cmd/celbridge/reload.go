@@ -12,7 +12,7 @@ import (
 // the config file again: a file that does not parse or validate is reported and the running
 // configuration stays; a valid one applies [log] level at once, and the log names every
 // other section that changed, since those take effect at the next restart.
-func (a *app) reloadOnHUP(ctx context.Context, hup <-chan os.Signal) {
+func (a *App) reloadOnHUP(ctx context.Context, hup <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -23,24 +23,24 @@ func (a *app) reloadOnHUP(ctx context.Context, hup <-chan os.Signal) {
 	}
 }
 
-func (a *app) reload() {
+func (a *App) reload() {
 	if a.onHUP != nil {
 		defer a.onHUP() // FreePBX's configuration is read again too
 	}
 	cfg, err := ReadConfigFile(a.path)
 	if err != nil {
-		a.log.Error("SIGHUP: the config file has errors; still running with the configuration read at start", "config", a.path, "err", err)
+		a.Logger.Error("SIGHUP: the config file has errors; still running with the configuration read at start", "config", a.path, "err", err)
 		return
 	}
 	if lvl, err := parseLevel(cfg.Log.Level); err == nil && a.level != nil {
 		a.level.Set(lvl)
 	}
-	changed := changedSections(a.cfg, cfg)
+	changed := changedSections(a.Config, cfg)
 	if len(changed) == 0 {
-		a.log.Info("SIGHUP: configuration read again", "config", a.path, "log_level", a.level.Level().String())
+		a.Logger.Info("SIGHUP: configuration read again", "config", a.path, "log_level", a.level.Level().String())
 		return
 	}
-	a.log.Warn("SIGHUP: configuration read again; these sections changed and take effect at the next restart (systemctl restart celbridge)",
+	a.Logger.Warn("SIGHUP: configuration read again; these sections changed and take effect at the next restart (systemctl restart celbridge)",
 		"config", a.path, "sections", strings.Join(changed, ","), "log_level", a.level.Level().String())
 }
 

@@ -46,18 +46,18 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err != nil {
 		return err
 	}
-	a := newApp("retry", cfg, stderr)
-	defer func() { err = errors.Join(err, a.close()) }()
+	a := NewApp("retry", cfg, stderr)
+	defer func() { err = errors.Join(err, a.Close()) }()
 	id := ""
 	if len(rest) == 1 {
 		id = strings.TrimSpace(rest[0])
 	}
-	return a.retry(ctx, id, stdout)
+	return a.Retry(ctx, id, stdout)
 }
 
-// retry re-queues the failed events of id, or every failed event when id is "". The caller
-// closes the app.
-func (a *app) retry(ctx context.Context, id string, stdout io.Writer) error {
+// Retry re-queues the failed events of id, or every failed event when id is "". The caller
+// closes a.
+func (a *App) Retry(ctx context.Context, id string, stdout io.Writer) error {
 	// Not exclusive: the daemon may be running and holding the lock; the store's writes wait
 	// for each other.
 	if err := a.openStore(ctx, false); err != nil {
@@ -69,8 +69,8 @@ func (a *app) retry(ctx context.Context, id string, stdout io.Writer) error {
 	return a.retryOne(ctx, id, stdout)
 }
 
-func (a *app) retryAll(ctx context.Context, stdout io.Writer) error {
-	n, err := a.store.Requeue(ctx, "")
+func (a *App) retryAll(ctx context.Context, stdout io.Writer) error {
+	n, err := a.Store.Requeue(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -86,16 +86,16 @@ const retryHint = "a running celbridge sends them within a second, else the next
 
 // retryOne re-queues the failed events of one call (id is its generalCallID or linkedid) or
 // one request (id is an Idempotency-Key, <generalCallID>-<requestType>[-n]) and prints them.
-func (a *app) retryOne(ctx context.Context, id string, stdout io.Writer) error {
+func (a *App) retryOne(ctx context.Context, id string, stdout io.Writer) error {
 	if id == "" {
 		return usageError{errors.New("empty ID (give a generalCallID, a linkedid or an Idempotency-Key)")}
 	}
 	call, key := id, ""
-	c, entries, err := a.store.Call(ctx, id)
+	c, entries, err := a.Store.Call(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		if gcid, _, ok := strings.Cut(id, "-"); ok {
 			call, key = gcid, id
-			c, entries, err = a.store.Call(ctx, gcid)
+			c, entries, err = a.Store.Call(ctx, gcid)
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -114,10 +114,10 @@ func (a *app) retryOne(ctx context.Context, id string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "no failed events of %s to re-queue\n", shown(call))
 		return nil
 	}
-	redact := storedTextRedactor(a.cfg)
+	redact := storedTextRedactor(a.Config)
 	n := 0
 	for _, e := range failed {
-		m, err := a.store.Requeue(ctx, e.Key)
+		m, err := a.Store.Requeue(ctx, e.Key)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,7 @@ const defaultConfigPath = "/etc/celbridge/celbridge.toml"
 
 // setup parses the flags common to the commands that read a config file, and fills pos with
 // the positional arguments the command takes (they may stand before or after the flags).
-func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet), pos ...*string) (*app, error) {
+func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet), pos ...*string) (*App, error) {
 	fs := newFlags(name, stderr)
 	path := fs.String("config", defaultConfigPath, "configuration file (TOML; see config.example.toml)")
 	if extra != nil {
@@ -62,7 +62,7 @@ func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	if err != nil {
 		return nil, err
 	}
-	a := newApp(name, cfg, stderr)
+	a := NewApp(name, cfg, stderr)
 	a.path = *path
 	a.logDriver()
 	return a, nil
@@ -71,15 +71,15 @@ func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 // logDriver sends the MySQL driver's own log lines to the app's log, as ours. The driver's
 // logger is global to the process: only the command line sets it, not tests running many
 // apps in one process.
-func (a *app) logDriver() {
-	freepbx.LogDriverTo(a.log.With("component", "mysql"))
+func (a *App) logDriver() {
+	freepbx.LogDriverTo(a.Logger.With("component", "mysql"))
 }
 
-// newApp returns the app of command name over cfg, logging to logw as [log] says. Tests build
+// NewApp returns the app of command name over cfg, logging to logw as [log] says. Tests build
 // a Config in Go and call it, then the command's method (run, once…), in-process.
-func newApp(name string, cfg Config, logw io.Writer) *app {
+func NewApp(name string, cfg Config, logw io.Writer) *App {
 	level := new(slog.LevelVar)
-	return &app{name: name, cfg: cfg, log: newLogger(cfg.Log, logw, level), level: level}
+	return &App{name: name, Config: cfg, Logger: newLogger(cfg.Log, logw, level), level: level}
 }
 
 // runMemoryLimit is the daemon's soft limit on Go memory: with 10,000 calls open the heap then
@@ -100,22 +100,22 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, a.close()) }()
+	defer func() { err = errors.Join(err, a.Close()) }()
 	softMemoryLimit(runMemoryLimit)
-	return a.run(ctx)
+	return a.Run(ctx)
 }
 
-// run is the daemon: it polls CEL, delivers to the CRM and serves HTTP until ctx ends, the
-// store is lost, or something fails for good. The caller closes the app.
-func (a *app) run(ctx context.Context) (err error) {
+// Run is the daemon: it polls CEL, delivers to the CRM and serves HTTP until ctx ends, the
+// store is lost, or something fails for good. The caller closes a.
+func (a *App) Run(ctx context.Context) (err error) {
 	if err := a.openLive(ctx, true); err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil { // stopped while waiting for a backfill
-			a.log.Info("celbridge stopped before it started", "reason", err)
+			a.Logger.Info("celbridge stopped before it started", "reason", err)
 			return nil
 		}
 		return err
 	}
-	sched, err := poller.ParseSchedule(a.cfg.Poll.Schedule)
+	sched, err := poller.ParseSchedule(a.Config.Poll.Schedule)
 	if err != nil {
 		return usageError{err}
 	}
@@ -123,7 +123,7 @@ func (a *app) run(ctx context.Context) (err error) {
 	d := a.dispatcher()
 	m := &liveMapper{Mapper: mapper.New(a.mapperConfig())}
 	p := a.poller(m, d.Notify)
-	a.log.Info("celbridge started", "version", version, "config", a.cfg)
+	a.Logger.Info("celbridge started", "version", version, "config", a.Config)
 	poke := make(chan struct{}, 1)
 	a.onHUP = func() {
 		select {
@@ -133,7 +133,7 @@ func (a *app) run(ctx context.Context) (err error) {
 	}
 	var api *callapi.Server
 	var amiClient *ami.Client
-	if a.cfg.API.Listen != "" {
+	if a.Config.API.Listen != "" {
 		if api, amiClient, err = a.apiServer(ctx); err != nil {
 			return err
 		}
@@ -141,7 +141,7 @@ func (a *app) run(ctx context.Context) (err error) {
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	if a.cfg.HTTP.Listen != "" { // before the dispatcher starts: it sets d.OnResult
+	if a.Config.HTTP.Listen != "" { // before the dispatcher starts: it sets d.OnResult
 		var extra []prometheus.Collector
 		if api != nil {
 			extra = api.Collectors()
@@ -169,7 +169,7 @@ func (a *app) run(ctx context.Context) (err error) {
 	wg.Go(func() { a.reloadOnHUP(ctx, hup) })
 	wg.Go(func() {
 		if err := d.Run(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("dispatcher stopped", "err", err)
+			a.Logger.Error("dispatcher stopped", "err", err)
 		}
 	})
 	wg.Go(func() { a.housekeeping(ctx) })
@@ -178,7 +178,7 @@ func (a *app) run(ctx context.Context) (err error) {
 	err = p.Run(ctx, sched)
 	cancel(nil)
 	wg.Wait()
-	a.log.Info("celbridge stopped", "cursor", p.Stats().Cursor.Load())
+	a.Logger.Info("celbridge stopped", "cursor", p.Stats().Cursor.Load())
 	if cause := context.Cause(ctx); errors.Is(cause, store.ErrLost) || errors.Is(cause, store.ErrDamaged) {
 		return errors.Join(err, cause)
 	}
@@ -193,9 +193,9 @@ const storeWatchInterval = time.Second
 // exiting with the reason lets systemd restart it, which then refuses a damaged file or
 // starts afresh saying so. Commits fail meanwhile, so the cursor never moves past what was
 // stored. It checks even when nothing is written (no calls).
-func (a *app) watchStore(ctx context.Context, stop context.CancelCauseFunc) {
+func (a *App) watchStore(ctx context.Context, stop context.CancelCauseFunc) {
 	every(ctx, storeWatchInterval, nil, func() bool {
-		if err := a.store.CheckFile(); err != nil {
+		if err := a.Store.CheckFile(); err != nil {
 			stop(err)
 			return false
 		}
@@ -204,7 +204,7 @@ func (a *app) watchStore(ctx context.Context, stop context.CancelCauseFunc) {
 }
 
 // housekeeping prunes old delivered events now and then.
-func (a *app) housekeeping(ctx context.Context) {
+func (a *App) housekeeping(ctx context.Context) {
 	a.prune(ctx)
 	every(ctx, time.Hour, nil, func() bool { a.prune(ctx); return true })
 }
@@ -232,12 +232,12 @@ func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, a.close()) }()
-	return a.once(ctx)
+	defer func() { err = errors.Join(err, a.Close()) }()
+	return a.Once(ctx)
 }
 
-// once is one poll and one delivery pass. The caller closes the app.
-func (a *app) once(ctx context.Context) error {
+// Once is one poll and one delivery pass. The caller closes a.
+func (a *App) Once(ctx context.Context) error {
 	if err := a.openLive(ctx, false); err != nil {
 		return err
 	}
@@ -249,14 +249,14 @@ func (a *app) once(ctx context.Context) error {
 		pollErr = fmt.Errorf("poll: %w", pollErr)
 	}
 	delivered, failed, err := d.Drain(ctx)
-	a.log.Info("once done", "rows", p.Stats().RowsRead.Load(), "events", p.Stats().EventsAdded.Load(),
+	a.Logger.Info("once done", "rows", p.Stats().RowsRead.Load(), "events", p.Stats().EventsAdded.Load(),
 		"delivered", delivered, "failed", failed, "cursor", p.Stats().Cursor.Load())
 	if err == nil && failed > 0 {
 		err = fmt.Errorf("%d requests to the CRM failed in this pass; they stay in the outbox (see celbridge status)", failed)
 	}
 	// Events the CRM refused for good block their calls until someone acts: keep saying so,
 	// so that a cron job does not fail once and then look healthy.
-	if st, serr := a.store.Stats(ctx, clock.Now()); serr == nil && st.Failed > 0 && failed == 0 {
+	if st, serr := a.Store.Stats(ctx, clock.Now()); serr == nil && st.Failed > 0 && failed == 0 {
 		err = errors.Join(err, fmt.Errorf("%d events are parked as failed (the CRM refused them): see celbridge status and the log, then celbridge retry", st.Failed))
 	}
 	a.prune(ctx)

@@ -53,15 +53,15 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	a := newApp("status", cfg, stderr)
+	a := NewApp("status", cfg, stderr)
 	a.logDriver()
-	return a.status(ctx, asJSON, stdout)
+	return a.Status(ctx, asJSON, stdout)
 }
 
-// status prints the report, as JSON when asJSON. It opens nothing that needs closing: the
+// Status prints the report, as JSON when asJSON. It opens nothing that needs closing: the
 // store and the database are read and closed again.
-func (a *app) status(ctx context.Context, asJSON bool, stdout io.Writer) error {
-	cfg := a.cfg
+func (a *App) Status(ctx context.Context, asJSON bool, stdout io.Writer) error {
+	cfg := a.Config
 	now := clock.Now()
 	r, err := readStoreStatus(ctx, cfg.Store.Path, now)
 	if err != nil {
