@@ -70,7 +70,7 @@ func (m *Mapper) admit(row celbridge.CELRow, timeOnly bool) ([]celbridge.Event, 
 		row.EventTime = m.clock
 	}
 	e, w := m.step(row, timeOnly)
-	return append(evs, e...), orWarn(warn, w)
+	return join(evs, e), orWarn(warn, w)
 }
 
 // release feeds the held row h: with its own time when confirmed, else at the clock's time
@@ -96,7 +96,7 @@ func (m *Mapper) step(row celbridge.CELRow, timeOnly bool) ([]celbridge.Event, e
 		return evs, nil
 	}
 	e, warn := m.feed(&row)
-	return append(evs, e...), warn
+	return join(evs, e), warn
 }
 
 // advance sets the clock to now and decides what is due by then: held ring bursts whose
