@@ -30,8 +30,12 @@ func (db *DB) Checkpoint(ctx context.Context) (cursor int64, ok bool, err error)
 // ones. Events are stored in slice order, which is their delivery order within a call. The
 // first checkpoint of a store also records the first start (see FirstStart).
 func (db *DB) Commit(ctx context.Context, cursor int64, events []celbridge.Event) (added int, err error) {
+	b, err := db.newBatch(events)
+	if err != nil {
+		return 0, fmt.Errorf("commit cursor %d with %d events: %w", cursor, len(events), err)
+	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		if added, err = db.insertEvents(ctx, tx, events); err != nil {
+		if added, err = db.insertEvents(ctx, tx, b); err != nil {
 			return err
 		}
 		var first bool
@@ -53,10 +57,13 @@ func (db *DB) Commit(ctx context.Context, cursor int64, events []celbridge.Event
 
 // Enqueue is Commit without moving the checkpoint, for backfill.
 func (db *DB) Enqueue(ctx context.Context, events []celbridge.Event) (added int, err error) {
-	err = db.write(ctx, func(tx *sql.Tx) error {
-		added, err = db.insertEvents(ctx, tx, events)
-		return err
-	})
+	b, err := db.newBatch(events)
+	if err == nil {
+		err = db.write(ctx, func(tx *sql.Tx) error {
+			added, err = db.insertEvents(ctx, tx, b)
+			return err
+		})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %d events: %w", len(events), err)
 	}
@@ -99,26 +106,55 @@ INSERT OR IGNORE INTO outbox (general_call_id, linked_id, request_type, seq, ide
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending',
 	NOT EXISTS (SELECT 1 FROM outbox WHERE general_call_id = ?1 AND state != 'delivered'), ?8)`
 
-// insertEvents stores events in tx: one upsert of the calls row per call (its events merged
-// first, as the upserts one by one would), one insert per event, one read and one write of
-// the call log per call. The statements are prepared once per connection (see prepared):
-// parsing SQL cost more CPU than running it (issue 13's profile).
-func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []celbridge.Event) (int, error) {
+// batch is what a Commit or Enqueue writes, worked out before its transaction begins: the
+// single writer connection is then held only for the statements (a backfill's deliveries wait
+// for it meanwhile).
+type batch struct {
+	events   []celbridge.Event
+	keys     []string // their idempotency keys
+	payloads []string // their JSON
+	calls    []*callRow
+	now      time.Time
+}
+
+// newBatch checks events and encodes them.
+func (db *DB) newBatch(events []celbridge.Event) (*batch, error) {
+	b := &batch{events: events, now: db.now()}
 	for i, e := range events {
 		if err := validate(e); err != nil {
-			return 0, fmt.Errorf("check event %d: %w", i, err)
+			return nil, fmt.Errorf("check event %d: %w", i, err)
 		}
 	}
 	if len(events) == 0 {
+		return b, nil
+	}
+	b.keys, b.payloads = make([]string, len(events)), make([]string, len(events))
+	for i, e := range events {
+		b.keys[i] = e.IdempotencyKey()
+		payload, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("store event %s: encode payload: %w", b.keys[i], err)
+		}
+		b.payloads[i] = string(payload)
+	}
+	b.calls = mergeCalls(events, b.now)
+	return b, nil
+}
+
+// insertEvents stores a batch in tx: one upsert of the calls row per call (its events merged
+// first, as the upserts one by one would), one insert per event, one read and one write of
+// the call log per call. The statements are prepared once per connection (see prepared):
+// parsing SQL cost more CPU than running it (issue 13's profile).
+func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, b *batch) (int, error) {
+	if len(b.events) == 0 {
 		return 0, nil
 	}
-	now := db.now()
 	callStmt, err := db.stmt(ctx, tx, db.stmts.upsertCall, upsertCall)
 	if err != nil {
 		return 0, fmt.Errorf("prepare call upsert: %w", err)
 	}
 	defer callStmt.Close()
-	for _, c := range mergeCalls(events, now) {
+	for _, c := range b.calls {
 		if _, err := callStmt.ExecContext(ctx, c.linkedID, c.generalCallID, c.callType, c.did,
 			c.external, c.internal, c.first, c.last, c.state, c.started, c.ended); err != nil {
 			return 0, fmt.Errorf("store event %s: upsert call: %w", c.key, err)
@@ -130,14 +166,19 @@ func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []celbridge.E
 	}
 	defer eventStmt.Close()
 	added := 0
-	for _, e := range events {
-		n, err := storeEvent(ctx, eventStmt, e, now)
+	for i, e := range b.events {
+		res, err := eventStmt.ExecContext(ctx, e.GeneralCallID, e.LinkedID, e.RequestType, e.Seq,
+			b.keys[i], b.payloads[i], e.CELID, b.now.UnixMilli())
 		if err != nil {
-			return 0, fmt.Errorf("store event %s: %w", e.IdempotencyKey(), err)
+			return 0, fmt.Errorf("store event %s: insert into outbox: %w", b.keys[i], err)
 		}
-		added += n
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("store event %s: count inserted rows: %w", b.keys[i], err)
+		}
+		added += int(n)
 	}
-	if err := db.logEvents(ctx, tx, events); err != nil {
+	if err := db.logEvents(ctx, tx, b.events); err != nil {
 		return 0, err
 	}
 	return added, nil
@@ -185,23 +226,6 @@ func mergeCalls(events []celbridge.Event, now time.Time) []*callRow {
 		}
 	}
 	return rows
-}
-
-func storeEvent(ctx context.Context, eventStmt *sql.Stmt, e celbridge.Event, now time.Time) (int, error) {
-	payload, err := json.Marshal(e)
-	if err != nil {
-		return 0, fmt.Errorf("encode payload: %w", err)
-	}
-	res, err := eventStmt.ExecContext(ctx, e.GeneralCallID, e.LinkedID, e.RequestType, e.Seq,
-		e.IdempotencyKey(), string(payload), e.CELID, now.UnixMilli())
-	if err != nil {
-		return 0, fmt.Errorf("insert into outbox: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("count inserted rows: %w", err)
-	}
-	return int(n), nil
 }
 
 // validate rejects events that would corrupt the outbox's keys.
