@@ -147,7 +147,7 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 	}
 	if et == evChanStart {
 		e, w := c.chanStart(cfg, row, ref)
-		return append(evs, e...), orWarn(warn, w)
+		return join(evs, e), orWarn(warn, w)
 	}
 
 	ch := c.channel(cfg, row)
@@ -185,7 +185,7 @@ func (c *call) feed(cfg *Config, row *celbridge.CELRow, et evType) (evs []celbri
 	case evLinkedIDEnd:
 		e = c.linkedIDEnd(cfg, row, ref)
 	}
-	return append(evs, e...), orWarn(warn, w)
+	return join(evs, e), orWarn(warn, w)
 }
 
 // bridgeRow handles BRIDGE_ENTER/EXIT (and Asterisk 11's BRIDGE_START/END): who is now

@@ -70,7 +70,7 @@ func (m *Mapper) admit(row celbridge.CELRow, timeOnly bool) ([]celbridge.Event, 
 		row.EventTime = m.clock
 	}
 	e, w := m.step(row, timeOnly)
-	return append(evs, e...), orWarn(warn, w)
+	return join(evs, e), orWarn(warn, w)
 }
 
 // release feeds the held row h: with its own time when confirmed, else at the clock's time
@@ -96,7 +96,7 @@ func (m *Mapper) step(row celbridge.CELRow, timeOnly bool) ([]celbridge.Event, e
 		return evs, nil
 	}
 	e, warn := m.feed(&row)
-	return append(evs, e...), warn
+	return join(evs, e), warn
 }
 
 // advance sets the clock to now and decides what is due by then: held ring bursts whose
@@ -106,26 +106,48 @@ func (m *Mapper) advance(now time.Time) []celbridge.Event {
 	evs := m.releaseBursts(now)
 	var done []*call
 	for _, c := range m.calls {
-		if at, how, ok := c.due(&m.cfg); ok && !now.Before(at) {
-			c.end.how = how
+		if at, why := c.due(&m.cfg); why != dueNone && !now.Before(at) {
+			c.end.how = c.dueHow(&m.cfg, why)
 			done = append(done, c)
 		}
 	}
 	return append(evs, m.closeAll(done)...)
 }
 
-// due returns when the call closes by itself if no row comes, and why.
-func (c *call) due(cfg *Config) (at time.Time, how string, ok bool) {
-	grace := c.lastTime.Add(cfg.EndGrace)
+// Why a call closes by itself (due).
+const (
+	dueNone     = iota
+	dueAllEnded // every channel ended
+	dueLeft     // LINKEDID_END, then the caller hung up
+	dueMaxAge   // open longer than max_call_age
+)
+
+// due returns when the call closes by itself if no row comes, and why (a due* constant; the
+// words are dueHow's, built only for a call that closes: advance asks every open call at every
+// step of the clock).
+func (c *call) due(cfg *Config) (at time.Time, why int) {
 	switch {
 	case c.allEnded():
-		return grace, "no LINKEDID_END: every channel had ended and end_grace " + cfg.EndGrace.String() + " passed", true
+		return c.lastTime.Add(cfg.EndGrace), dueAllEnded
 	case c.party.lidEnd.id != 0 && !c.party.left.IsZero():
-		return grace, fmt.Sprintf("LINKEDID_END at row %d, then the caller hung up and end_grace %s passed without its CHAN_END", c.party.lidEnd.id, cfg.EndGrace), true
+		return c.lastTime.Add(cfg.EndGrace), dueLeft
 	case !c.firstTime.IsZero():
-		return c.firstTime.Add(cfg.MaxCallAge), "open longer than max_call_age " + cfg.MaxCallAge.String() + ": closed with what is known", true
+		return c.firstTime.Add(cfg.MaxCallAge), dueMaxAge
 	}
-	return time.Time{}, "", false
+	return time.Time{}, dueNone
+}
+
+// dueHow says in words why the call closes by itself (why from due).
+func (c *call) dueHow(cfg *Config, why int) string {
+	switch why {
+	case dueAllEnded:
+		return "no LINKEDID_END: every channel had ended and end_grace " + cfg.EndGrace.String() + " passed"
+	case dueLeft:
+		return fmt.Sprintf("LINKEDID_END at row %d, then the caller hung up and end_grace %s passed without its CHAN_END", c.party.lidEnd.id, cfg.EndGrace)
+	case dueMaxAge:
+		return "open longer than max_call_age " + cfg.MaxCallAge.String() + ": closed with what is known"
+	}
+	return ""
 }
 
 // burstSettle is how long after its row a held ring burst is decided. Eventtime has whole
@@ -161,7 +183,7 @@ func (m *Mapper) Deadline() (at time.Time, ok bool) {
 		}
 	}
 	for _, c := range m.calls {
-		if t, _, due := c.due(&m.cfg); due && (!ok || t.Before(at)) {
+		if t, why := c.due(&m.cfg); why != dueNone && (!ok || t.Before(at)) {
 			at, ok = t, true
 		}
 	}

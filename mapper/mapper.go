@@ -94,7 +94,8 @@ func (m *Mapper) Skip(row celbridge.CELRow) []celbridge.Event {
 
 func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
 	if feedHook != nil {
-		feedHook(row)
+		r := *row // a copy: the hook's parameter escapes, and row must not (a heap copy per row)
+		feedHook(&r)
 	}
 	et := eventTypeOf(row.EventType)
 	if et == evIgnored || strings.HasPrefix(row.ChanName, "Message/") ||
@@ -124,7 +125,7 @@ func (m *Mapper) feed(row *celbridge.CELRow) ([]celbridge.Event, error) {
 		m.calls[row.LinkedID] = c
 	}
 	e, warn := c.feed(&m.cfg, row, et)
-	evs = append(evs, e...)
+	evs = join(evs, e)
 	m.after(c)
 	if warn != nil {
 		warn = fmt.Errorf("call %s: %w", c.linkedID, warn)
@@ -219,6 +220,16 @@ func (m *Mapper) closeAll(done []*call) []celbridge.Event {
 		m.after(c)
 	}
 	return evs
+}
+
+// join returns a followed by b. When a is empty it returns b itself rather than a copy: every
+// event slice is built by the function that returns it and kept by no one (a copy per layer
+// of Feed was most of the mapper's allocation).
+func join(a, b []celbridge.Event) []celbridge.Event {
+	if len(a) == 0 {
+		return b
+	}
+	return append(a, b...)
 }
 
 func compareInt(a, b int64) int {

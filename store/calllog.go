@@ -37,18 +37,39 @@ type CallLogEntry struct {
 }
 
 // logEvents merges events into their calls' call_log rows, in the transaction that stores
-// them. Merging is idempotent, so a replayed event changes nothing.
+// them: each call's row is read once, its events merged in order, and written once. Merging
+// is idempotent, so a replayed event changes nothing.
 func (db *DB) logEvents(ctx context.Context, tx *sql.Tx, events []celbridge.Event) error {
+	var order []*CallLogEntry
+	calls := make(map[string]*CallLogEntry)
+	read, err := db.stmt(ctx, tx, db.stmts.readLogRow, readLog)
+	if err != nil {
+		return fmt.Errorf("prepare call log read: %w", err)
+	}
+	defer read.Close()
 	for _, e := range events {
-		cur, found, err := readLogRow(ctx, tx, e.GeneralCallID)
-		if err != nil {
-			return err
+		cur := calls[e.GeneralCallID]
+		if cur == nil {
+			c, found, err := readLogRow(read.QueryRowContext(ctx, e.GeneralCallID), e.GeneralCallID)
+			if err != nil {
+				return err
+			}
+			if !found {
+				c = CallLogEntry{GeneralCallID: e.GeneralCallID, StartedAt: e.Time}
+			}
+			cur = &c
+			calls[e.GeneralCallID] = cur
+			order = append(order, cur)
 		}
-		if !found {
-			cur = CallLogEntry{GeneralCallID: e.GeneralCallID, StartedAt: e.Time}
-		}
-		merge(&cur, e)
-		if err := writeLogRow(ctx, tx, cur, db.now()); err != nil {
+		merge(cur, e)
+	}
+	write, err := db.stmt(ctx, tx, db.stmts.writeLogRow, upsertLogRow)
+	if err != nil {
+		return fmt.Errorf("prepare call log write: %w", err)
+	}
+	defer write.Close()
+	for _, c := range order {
+		if err := writeLogRow(ctx, write, *c, db.now()); err != nil {
 			return err
 		}
 	}
@@ -131,8 +152,11 @@ func scanLogRow(sc interface{ Scan(...any) error }) (CallLogEntry, error) {
 	return c, nil
 }
 
-func readLogRow(ctx context.Context, tx *sql.Tx, id string) (CallLogEntry, bool, error) {
-	c, err := scanLogRow(tx.QueryRowContext(ctx, selectLogRow+` WHERE general_call_id = ?`, id))
+const readLog = selectLogRow + ` WHERE general_call_id = ?`
+
+// readLogRow scans the call log row of call id from row, a query of readLog.
+func readLogRow(row *sql.Row, id string) (CallLogEntry, bool, error) {
+	c, err := scanLogRow(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return CallLogEntry{}, false, nil
 	}
@@ -148,7 +172,7 @@ INSERT OR REPLACE INTO call_log (general_call_id, linkedid, call_type, started_a
 	disposition, recording, trunk, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-func writeLogRow(ctx context.Context, tx *sql.Tx, c CallLogEntry, now time.Time) error {
+func writeLogRow(ctx context.Context, stmt *sql.Stmt, c CallLogEntry, now time.Time) error {
 	dst, err := json.Marshal(c.DstNumbers)
 	if c.DstNumbers == nil {
 		dst = []byte("[]")
@@ -156,7 +180,7 @@ func writeLogRow(ctx context.Context, tx *sql.Tx, c CallLogEntry, now time.Time)
 	if err != nil {
 		return fmt.Errorf("encode dst_numbers: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, upsertLogRow, c.GeneralCallID, c.LinkedID, c.CallType,
+	_, err = stmt.ExecContext(ctx, c.GeneralCallID, c.LinkedID, c.CallType,
 		msOr(c.StartedAt, now), ms(c.AnsweredAt), ms(c.EndedAt), c.DIDNumber, c.ExternalNumber,
 		c.ReceivedNumber, c.AnsweredBy, string(dst), c.Billsec, c.Disposition, c.Recording, c.Trunk, now.UnixMilli())
 	if err != nil {
@@ -180,7 +204,7 @@ func (db *DB) CallLog(ctx context.Context, ids []string) ([]CallLogEntry, error)
 	var out []CallLogEntry
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		for _, id := range ids {
-			c, ok, err := readLogRow(ctx, tx, id)
+			c, ok, err := readLogRow(tx.QueryRowContext(ctx, readLog, id), id)
 			if err != nil || !ok {
 				if err != nil {
 					return err

@@ -2,9 +2,12 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/store"
@@ -155,4 +158,97 @@ func stats(t testing.TB, db *store.DB) store.Stats {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestDB_Commit_BatchSameAsOneByOne: a batch's events are merged per call before they are
+// written (one calls upsert and one call log write per call); the tables end up exactly as
+// when the same events are committed one transaction each, numbers filled in late, replays
+// and a second hangup included.
+func TestDB_Commit_BatchSameAsOneByOne(t *testing.T) {
+	var evs []celbridge.Event
+	for n := 1; n <= 4; n++ {
+		c := call(n)
+		c[0].InternalNumber, c[0].DIDNumber = "", ""
+		c[1].InternalNumber = fmt.Sprintf("80%d", n)
+		c[1].DIDNumber, c[2].DIDNumber = fmt.Sprintf("044333400%d", n), "0443334999"
+		c[2].ExternalNumber = "0670000000"
+		c[2].Tried = []string{"801", "802"}
+		c[2].Recording = fmt.Sprintf("rec-%d.wav", n)
+		evs = append(evs, c...)
+	}
+	evs[1].FirstCELID = 50 // an earlier first row, on a later event
+	tr := event(2, celbridge.Transferred, 207)
+	tr.InternalNumber = "803"
+	late := event(3, celbridge.Hangup, 320) // a second hangup: the first one's end stays
+	evs = append(evs, tr, late, evs[0], evs[4])
+	// Interleave the calls at random, each call's events in their order.
+	byCall := map[string][]celbridge.Event{}
+	var ids []string
+	for _, e := range evs {
+		if _, ok := byCall[e.LinkedID]; !ok {
+			ids = append(ids, e.LinkedID)
+		}
+		byCall[e.LinkedID] = append(byCall[e.LinkedID], e)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	evs = evs[:0]
+	for len(ids) > 0 {
+		i := r.IntN(len(ids))
+		q := byCall[ids[i]]
+		evs = append(evs, q[0])
+		if byCall[ids[i]] = q[1:]; len(q) == 1 {
+			ids = slices.Delete(ids, i, i+1)
+		}
+	}
+
+	one, _ := openTemp(t)
+	batch, _ := openTemp(t)
+	for _, db := range []*store.DB{one, batch} {
+		store.SetNow(db, func() time.Time { return t0 })
+	}
+	for i, e := range evs {
+		if _, err := one.Commit(t.Context(), int64(i), []celbridge.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := batch.Commit(t.Context(), int64(len(evs)-1), evs); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SELECT * FROM calls ORDER BY linkedid`,
+		`SELECT * FROM call_log ORDER BY general_call_id`,
+		`SELECT * FROM outbox ORDER BY id`,
+	} {
+		a, b := dump(t, one, q), dump(t, batch, q)
+		if a != b {
+			t.Errorf("%s\none by one:\n%s\nbatch:\n%s", q, a, b)
+		}
+	}
+}
+
+// dump returns the rows of query as text.
+func dump(t *testing.T, db *store.DB, query string) string {
+	t.Helper()
+	rows, err := store.SQL(db).QueryContext(t.Context(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var b strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(&b, vals...)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

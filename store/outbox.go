@@ -185,14 +185,22 @@ func (db *DB) markAll(ctx context.Context, tx *sql.Tx, batch []*mark) error {
 	if err != nil {
 		return fmt.Errorf("encode marks: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, markAll, string(list))
+	mark, err := db.stmt(ctx, tx, db.stmts.markAll, markAll)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	res, err := mark.ExecContext(ctx, string(list))
 	if err != nil {
 		return fmt.Errorf("update: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != int64(len(batch)) {
 		return cmp.Or(err, errMarksDiffer)
 	}
-	if _, err := tx.ExecContext(ctx, promoteAll, string(list)); err != nil {
+	promote, err := db.stmt(ctx, tx, db.stmts.promoteAll, promoteAll)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if _, err := promote.ExecContext(ctx, string(list)); err != nil {
 		return fmt.Errorf("move heads of calls: %w", err)
 	}
 	return nil

@@ -54,6 +54,47 @@ type DB struct {
 	marksMu sync.Mutex
 	marks   []*mark
 	marking bool
+
+	stmts statements // the writer's frequent statements, prepared once (nil when read-only)
+}
+
+// statements are the writes run for every event or every batch of marks, prepared once on
+// the writer connection when the store opens; transactions use them through Tx.StmtContext,
+// which reuses the connection's prepared statement. modernc's SQLite spent more CPU parsing
+// these statements than running them (issue 13).
+type statements struct {
+	upsertCall, insertEvent, readLogRow, writeLogRow, markAll, promoteAll *sql.Stmt
+}
+
+// stmt returns the statement prepared as s for use in tx; on a store opened read-only, which
+// prepares none, query prepared in tx (a write then fails as SQLite says).
+func (db *DB) stmt(ctx context.Context, tx *sql.Tx, s *sql.Stmt, query string) (*sql.Stmt, error) {
+	if s == nil {
+		return tx.PrepareContext(ctx, query)
+	}
+	return tx.StmtContext(ctx, s), nil
+}
+
+// prepare prepares the statements of db.stmts.
+func (db *DB) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&db.stmts.upsertCall, upsertCall},
+		{&db.stmts.insertEvent, insertEvent},
+		{&db.stmts.readLogRow, readLog},
+		{&db.stmts.writeLogRow, upsertLogRow},
+		{&db.stmts.markAll, markAll},
+		{&db.stmts.promoteAll, promoteAll},
+	} {
+		stmt, err := db.db.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", strings.Join(strings.Fields(p.query), " "), err)
+		}
+		*p.stmt = stmt
+	}
+	return nil
 }
 
 // busyTimeoutMS is how long a statement waits for another connection's lock (a status or
@@ -91,6 +132,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.db.SetMaxOpenConns(1) // one writer connection: no SQLITE_BUSY between our own goroutines
 	if err := db.init(ctx); err != nil {
 		err = db.damaged(ctx, err)
+		db.db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := db.prepare(ctx); err != nil {
 		db.db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -184,6 +229,12 @@ func (db *DB) init(ctx context.Context) error {
 func (db *DB) Close() error {
 	if db.rdb != nil {
 		db.rdb.Close()
+	}
+	for _, s := range []*sql.Stmt{db.stmts.upsertCall, db.stmts.insertEvent, db.stmts.readLogRow,
+		db.stmts.writeLogRow, db.stmts.markAll, db.stmts.promoteAll} {
+		if s != nil {
+			s.Close()
+		}
 	}
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("close store %s: %w", db.path, err)
