@@ -22,6 +22,12 @@ func TestStatus_WhileRunning(t *testing.T) {
 	s.crm.mu.Unlock()
 	s.nowCall(t, 1, time.UTC)
 	clitest.WaitFor(t, 20*time.Second, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
+	// The daemon records a delivery a moment after the CRM's answer (marks share a write).
+	clitest.WaitFor(t, 20*time.Second, "every delivery recorded", func() bool {
+		var st statusReport
+		r := s.do(t, "status", "-json")
+		return json.Unmarshal([]byte(r.stdout), &st) == nil && st.Pending == 0 && st.DeliveredToday == len(s.crm.received())
+	})
 	d.waitMetric(t, "celbridge_outbox_pending", eq(0))
 
 	r := s.do(t, "status")
