@@ -152,44 +152,16 @@ func (a *App) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	if ours {
 		loop = d.StartDrainLoop(ctx)
 	}
-	var group []celbridge.Event
-	dupFailed := 0
-	flush := func(ctx context.Context) error {
-		if len(group) == 0 {
-			return nil
-		}
-		added, err := a.Store.Enqueue(ctx, group)
-		if err != nil {
-			return err
-		}
-		sum.sending, sum.added = true, sum.added+added
-		if added < len(group) { // some were queued before: count those parked as failed
-			keys := make([]string, len(group))
-			for i, e := range group {
-				keys[i] = e.IdempotencyKey()
-			}
-			_, failed, err := a.Store.Undelivered(ctx, keys)
-			if err != nil {
-				return err
-			}
-			dupFailed += failed
-		}
-		group = group[:0]
-		loop.Kick()
-		return nil
-	}
+	batch := &store.Batch{DB: a.Store, Size: enqueueGroup, Flushed: loop.Kick}
 	b.Emit = func(ctx context.Context, events []celbridge.Event) error {
 		sum.add(events)
-		group = append(group, events...)
-		if len(group) >= enqueueGroup {
-			return flush(ctx)
-		}
-		return nil
+		return batch.Add(ctx, events...)
 	}
 	rows, err := b.Run(ctx)
 	if err == nil {
-		err = flush(ctx)
+		err = batch.Flush(ctx)
 	}
+	sum.sending, sum.added = true, batch.Added
 	bar.finish()
 	if derr := loop.Stop(); err == nil && ctx.Err() == nil {
 		err = derr
@@ -220,7 +192,7 @@ func (a *App) backfillSend(ctx context.Context, b *poller.Backfill, bar *progres
 	if err != nil {
 		return err
 	}
-	sum.failed = failed + dupFailed
+	sum.failed = failed + batch.DupFailed
 	sum.print(stderr, rows, b.FromID, b.ToID)
 	if sum.failed > 0 {
 		return fmt.Errorf("%d requests were refused by the CRM; see 'celbridge status' and the log", sum.failed)
