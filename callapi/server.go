@@ -1,5 +1,5 @@
 // Package callapi serves the three methods the CRM calls on the PBX side, the way it calls
-// Binotel's API (issue 12): call details (/stats/call-details.json), a recording link
+// Binotel's API: call details (/stats/call-details.json), a recording link
 // (/stats/call-record.json, the link itself being GET /recordings/<callID>) and click-to-call
 // (/calls/ext-to-phone.json). Requests and answers are signed as Binotel signs them: the
 // lowercase hex md5 of the secret followed by the PHP json_encode of the other parameters

@@ -11,7 +11,7 @@ import (
 	"unicode"
 )
 
-// APIConfig is the [api] section: the methods the CRM calls on celbridge (issue 12).
+// APIConfig is the [api] section: the methods the CRM calls on celbridge.
 type APIConfig struct {
 	// Listen is host:port of the API; "" turns it off.
 	Listen string `toml:"listen"`

@@ -83,7 +83,7 @@ func NewApp(name string, cfg Config, logw io.Writer) *App {
 }
 
 // runMemoryLimit is the daemon's soft limit on Go memory: with 10,000 calls open the heap then
-// collects before the process passes 64 MiB (issue 13: 72 MiB without it, 59 with it; the
+// collects before the process passes 64 MiB (BENCHMARKS.md: 72 MiB without it, 59 with it; the
 // binary's text and SQLite's caches are the rest). Above the limit Go only collects more
 // often, with at most half the CPU.
 const runMemoryLimit = 40 << 20
