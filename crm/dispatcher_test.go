@@ -614,11 +614,21 @@ func TestDispatcher_AcceptedNotRecordedAtStop(t *testing.T) {
 	}
 	cancel()
 	<-done
-	if n := len(srv.requests()); n != 1 {
-		t.Errorf("the CRM got %d requests, want 1", n)
+	// Each accepted request is pushed once, however often the dispatcher is woken. Usually
+	// that is 801's first request alone; under load 802's may have started while 801's
+	// outcome was still being written (before the write failed), and stays unrecorded too.
+	keys := map[string]int{}
+	for _, r := range srv.requests() {
+		keys[r.Header.Get("Idempotency-Key")]++
 	}
-	if l := b.logs.lines("stopping with deliveries not recorded"); len(l) != 1 || !strings.Contains(l[0], "1 request(s) the CRM accepted") {
-		t.Errorf("want the stop to say what stays unrecorded, got:\n%s", b.logs)
+	for k, n := range keys {
+		if n != 1 {
+			t.Errorf("the CRM got %s %d times, want once", k, n)
+		}
+	}
+	want := fmt.Sprintf("%d request(s) the CRM accepted", len(keys))
+	if l := b.logs.lines("stopping with deliveries not recorded"); len(keys) == 0 || len(keys) > 2 || len(l) != 1 || !strings.Contains(l[0], want) {
+		t.Errorf("%d requests; want the stop to say %q, got:\n%s", len(keys), want, b.logs)
 	}
 }
 
