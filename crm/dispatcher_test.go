@@ -1,7 +1,6 @@
 package crm_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/internal/clitest"
 )
 
 // callEvents returns the events of one incoming call in order: received, answered,
@@ -59,23 +59,8 @@ func setup(t *testing.T, url string) *bundle {
 	return b
 }
 
-// syncBuffer is a bytes.Buffer safe for the dispatcher's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the dispatcher's log, safe for its goroutines.
+type syncBuffer struct{ clitest.Buffer }
 
 // lines returns the log lines containing substr.
 func (s *syncBuffer) lines(substr string) []string {
@@ -356,11 +341,11 @@ func TestDispatcher_Run(t *testing.T) {
 
 	b.ob.add(callEvents("500", 0)...)
 	b.d.Notify()
-	waitFor(t, func() bool { return b.ob.count("delivered") == 3 })
+	clitest.WaitFor(t, 10*time.Second, "3 delivered", func() bool { return b.ob.count("delivered") == 3 })
 	b.ob.add(callEvents("501", 1)...)
 	b.d.Notify()
 	b.d.Notify() // coalesced, never blocks
-	waitFor(t, func() bool { return b.ob.count("delivered") == 7 })
+	clitest.WaitFor(t, 10*time.Second, "7 delivered", func() bool { return b.ob.count("delivered") == 7 })
 
 	cancel()
 	select {
@@ -521,7 +506,7 @@ func TestDispatcher_AcceptedNotRecorded(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- b.d.Run(ctx) }()
-	waitFor(t, func() bool { return b.ob.count("delivered") == 12 })
+	clitest.WaitFor(t, 10*time.Second, "12 delivered", func() bool { return b.ob.count("delivered") == 12 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v", err)
@@ -607,7 +592,7 @@ func TestDispatcher_AcceptedNotRecordedAtStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- b.d.Run(ctx) }()
-	waitFor(t, func() bool { return b.ob.deliveredCalls() >= 1 })
+	clitest.WaitFor(t, 10*time.Second, "a call delivered", func() bool { return b.ob.deliveredCalls() >= 1 })
 	for range 20 { // wake-ups that would each re-push the row
 		b.d.Notify()
 		time.Sleep(5 * time.Millisecond)
@@ -642,7 +627,7 @@ func TestDispatcher_RetryWriteErrorCoolsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- b.d.Run(ctx) }()
-	waitFor(t, func() bool { return len(srv.requests()) >= 1 })
+	clitest.WaitFor(t, 10*time.Second, "a request at the CRM", func() bool { return len(srv.requests()) >= 1 })
 	for range 20 {
 		b.d.Notify()
 		time.Sleep(5 * time.Millisecond)
@@ -657,17 +642,5 @@ func TestDispatcher_RetryWriteErrorCoolsDown(t *testing.T) {
 func TestDispatcher_Misconfigured(t *testing.T) {
 	if err := (&crm.Dispatcher{}).Run(t.Context()); err == nil {
 		t.Error("Run without Outbox and Pusher = nil, want error")
-	}
-}
-
-// waitFor polls cond until it holds; the deadline only guards against a hang.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
