@@ -16,6 +16,13 @@
 # Environment:
 #   BENCH_OUT=dir     keep results (results.json, results.md, gobench.txt) here (default: bench-results/)
 #   SKIP_GOBENCH=1    skip the go test -bench part
+#   BENCH_BASE=file   instead of the run above, compare this tree's celbridge with the celbridge
+#                     binary at file side by side: the rows are loaded once, then the phases of
+#                     BENCH_PHASES (default send) run with the base and this tree's binary
+#                     alternately, BENCH_PAIRS times (default 3), so that each pair sees the same
+#                     machine load. Their lines go to $BENCH_OUT/ab.txt. Build the base with
+#                     e.g. git archive <commit> | tar -x -C /tmp/base && (cd /tmp/base &&
+#                     go build -trimpath -o /tmp/celbridge-base ./cmd/celbridge).
 #
 # mariadb-server is installed with apt-get when mariadbd is missing, as scripts/test-mariadb.sh
 # does.
@@ -43,6 +50,24 @@ mariadb_start --skip-log-bin --innodb-flush-log-at-trx-commit=2 --innodb-doublew
 	--innodb-buffer-pool-size=1G --innodb-log-file-size=256M --max-connections=100
 
 mkdir -p "$out"
+if [[ -n ${BENCH_BASE:-} ]]; then
+	[[ -x $BENCH_BASE ]] || die "BENCH_BASE=$BENCH_BASE is not an executable celbridge"
+	ab() { # ab BINARY NAME CELBENCH_FLAGS...: one celbench run with that celbridge
+		"$dir/bin/celbench" -dsn "root@unix($sock)/?multiStatements=true" -celbridge "$1" -mariadb "$(command -v mariadb)" \
+			-work "$dir/work-$2" -slow-log "$dir/slow.log" -json /dev/null "${@:3}"
+	}
+	ab "$dir/bin/celbridge" load -phases load "$@" >/dev/null
+	for i in $(seq "${BENCH_PAIRS:-3}"); do
+		for v in base new; do
+			bin=$dir/bin/celbridge
+			[[ $v == base ]] && bin=$BENCH_BASE
+			echo "=== $v, pair $i, load average $(cut -d' ' -f1 /proc/loadavg)"
+			ab "$bin" "$v$i" -phases "load,${BENCH_PHASES:-send}" -reuse "$@" 2>&1 | grep '^celbench' || true
+		done
+	done | tee "$out/ab.txt"
+	log "done in $((SECONDS - start))s; results in $out/ab.txt"
+	exit 0
+fi
 "$dir/bin/celbench" -dsn "root@unix($sock)/?multiStatements=true" -celbridge "$dir/bin/celbridge" -mariadb "$(command -v mariadb)" \
 	-work "$dir/work" -slow-log "$dir/slow.log" -json "$out/results.json" "$@" | tee "$out/results.md"
 
