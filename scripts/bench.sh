@@ -74,6 +74,6 @@ fi
 if [[ -z ${SKIP_GOBENCH:-} ]]; then
 	log "go micro-benchmarks (mapper Feed, crm Encode/Push, store, source ReadAfter, outbox Drain)"
 	TEST_MARIADB_DSN="root@unix($sock)/?multiStatements=true" CI=true \
-		go test -run '^$' -bench . -benchmem -benchtime=1s ./mapper ./crm ./store ./poller ./cmd/celbench 2>&1 | tee "$out/gobench.txt"
+		go test -run '^$' -bench . -benchmem -benchtime=1s ./mapper ./crm ./store ./freepbx ./cmd/celbench 2>&1 | tee "$out/gobench.txt"
 fi
 log "done in $((SECONDS - start))s; results in $out/"

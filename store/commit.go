@@ -144,7 +144,7 @@ func (db *DB) newBatch(events []celbridge.Event) (*batch, error) {
 // insertEvents stores a batch in tx: one upsert of the calls row per call (its events merged
 // first, as the upserts one by one would), one insert per event, one read and one write of
 // the call log per call. The statements are prepared once per connection (see statements):
-// parsing SQL cost more CPU than running it (issue 13's profile).
+// parsing SQL cost more CPU than running it (the profile in BENCHMARKS.md).
 func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, b *batch) (int, error) {
 	if len(b.events) == 0 {
 		return 0, nil

@@ -61,7 +61,7 @@ type DB struct {
 // statements are the writes run for every event or every batch of marks, prepared once on
 // the writer connection when the store opens; transactions use them through Tx.StmtContext,
 // which reuses the connection's prepared statement. modernc's SQLite spent more CPU parsing
-// these statements than running them (issue 13).
+// these statements than running them (BENCHMARKS.md).
 type statements struct {
 	upsertCall, insertEvent, readLogRow, writeLogRow, markAll, promoteAll *sql.Stmt
 }
@@ -105,7 +105,7 @@ const busyTimeoutMS = 5000
 // synchronous=FULL so that a committed cursor+events transaction is on disk when Commit
 // returns (NORMAL may lose the last transactions on power loss). Statement journals (a
 // multi-row UPDATE's undo within its transaction) stay in memory: temp files cost an open and
-// a close each (issue 13's profile). Write transactions begin
+// a close each (the profile in BENCHMARKS.md). Write transactions begin
 // IMMEDIATE so two processes never deadlock upgrading a read lock.
 var writeParams = fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)"+
 	"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_txlock=immediate", busyTimeoutMS)
