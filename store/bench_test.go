@@ -33,18 +33,7 @@ func BenchmarkCommit(b *testing.B) {
 // BenchmarkDue reads 100 due heads from an outbox of 100k pending rows in 33,334 calls,
 // as after a CRM outage: half the heads wait for a retry in the future.
 func BenchmarkDue(b *testing.B) {
-	db, _ := openTemp(b)
-	const calls = 33334
-	var events []celbridge.Event
-	for n := 1; n <= calls; n++ {
-		events = append(events, call(n)...)
-		if len(events) >= 3000 || n == calls {
-			if _, err := db.Enqueue(b.Context(), events); err != nil {
-				b.Fatal(err)
-			}
-			events = events[:0]
-		}
-	}
+	db := pendingCalls(b, 33334)
 	later := t0.Add(time.Hour).UnixMilli()
 	if _, err := store.SQL(db).ExecContext(b.Context(), `UPDATE outbox SET attempts = 1, next_attempt_at = ?
 		WHERE head = 1 AND id % 2 = 0`, later); err != nil {
@@ -61,8 +50,22 @@ func BenchmarkDue(b *testing.B) {
 // BenchmarkDelivered measures the dispatcher's per-event cycle on a large outbox: Due of one
 // head, then Delivered (a write transaction: one fsync at synchronous=FULL).
 func BenchmarkDelivered(b *testing.B) {
+	db := pendingCalls(b, 20000)
+	for b.Loop() {
+		due, err := db.Due(b.Context(), t0.Add(time.Hour), 1)
+		if err != nil || len(due) != 1 {
+			b.Fatalf("Due = %d rows, %v", len(due), err)
+		}
+		if err := db.Delivered(b.Context(), due[0].ID, t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// pendingCalls returns a new store whose outbox holds the three events of each of calls
+// calls, all pending.
+func pendingCalls(b *testing.B, calls int) *store.DB {
 	db, _ := openTemp(b)
-	const calls = 20000
 	var events []celbridge.Event
 	for n := 1; n <= calls; n++ {
 		events = append(events, call(n)...)
@@ -73,13 +76,5 @@ func BenchmarkDelivered(b *testing.B) {
 			events = events[:0]
 		}
 	}
-	for b.Loop() {
-		due, err := db.Due(b.Context(), t0.Add(time.Hour), 1)
-		if err != nil || len(due) != 1 {
-			b.Fatalf("Due = %d rows, %v", len(due), err)
-		}
-		if err := db.Delivered(b.Context(), due[0].ID, t0); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return db
 }
