@@ -53,6 +53,8 @@ func startCelbridge(bin string, out io.Writer, args ...string) (*proc, error) {
 	return p, nil
 }
 
+// lockedWriter serialises a process's stdout and stderr into one writer (a log file). It
+// wraps any writer, where internal/clitest's Buffer is a locked buffer for tests.
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer
