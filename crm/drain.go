@@ -36,7 +36,7 @@ func (d *Dispatcher) StartDrainLoop(ctx context.Context) *DrainLoop {
 }
 
 // Kick asks for a Drain (call it after an enqueue). It never blocks; kicks that arrive while
-// one is pending are merged.
+// one waits are merged.
 func (l *DrainLoop) Kick() {
 	if l == nil {
 		return
