@@ -154,7 +154,7 @@ func (d *Dispatcher) init() {
 }
 
 // Notify wakes Run to look for due rows now (call it after a commit). It never blocks, and
-// wake-ups that arrive while one is pending are merged.
+// wake-ups that arrive while one waits are merged.
 func (d *Dispatcher) Notify() {
 	d.init()
 	select {

@@ -114,7 +114,7 @@ var writeParams = fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL
 var readParams = fmt.Sprintf("mode=ro&_pragma=busy_timeout(%d)&_pragma=query_only(1)", busyTimeoutMS)
 
 // Open opens the state file at path, creating it and its directory if needed, and applies
-// pending migrations.
+// the migrations not yet applied.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path (set store.path)")
