@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	celcrm "github.com/celbridge/celbridge/crm"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
@@ -31,19 +32,19 @@ const inFlight = celcrm.CallsPerPush * concurrency
 // request of the same call before the kill had been recorded, and sending it again is a bug.
 // A copy answered after which the process died before recording it is in flight; so is one
 // whose answer never reached the client. Each kill may excuse at most inFlight copies.
-func checkDuplicates(t *testing.T, log []request) (dups int) {
+func checkDuplicates(t *testing.T, log []clitest.Request) (dups int) {
 	t.Helper()
 	sent := map[string][]int{} // call → indexes of its requests so far
 	lastOK := map[string]int{} // key → index of its latest accepted copy
 	excused := map[int]int{}   // kill marker index → copies excused by it
 	var kills []int
 	for i, r := range log {
-		if r.key == killMarker {
+		if r.Key == clitest.KillMarker {
 			kills = append(kills, i)
 			continue
 		}
-		if r.status == http.StatusOK {
-			if prev, ok := lastOK[r.key]; ok {
+		if r.Status == http.StatusOK {
+			if prev, ok := lastOK[r.Key]; ok {
 				dups++
 				// The first kill after the earlier copy, if the call sent nothing else before it.
 				m := -1
@@ -55,10 +56,10 @@ func checkDuplicates(t *testing.T, log []request) (dups int) {
 				}
 				switch {
 				case m < 0:
-					t.Errorf("request %s arrived twice within one process life (log index %d and %d)", r.key, prev, i)
-				case laterBefore(log, sent[r.call], r.key, prev, m) >= 0:
+					t.Errorf("request %s arrived twice within one process life (log index %d and %d)", r.Key, prev, i)
+				case laterBefore(log, sent[r.Call], r.Key, prev, m) >= 0:
 					t.Errorf("request %s arrived again after a kill or stop although a later request of its call (%s) had been sent before it: it was recorded as delivered and must not be resent",
-						r.key, log[laterBefore(log, sent[r.call], r.key, prev, m)].key)
+						r.Key, log[laterBefore(log, sent[r.Call], r.Key, prev, m)].Key)
 				default:
 					excused[m]++
 					if excused[m] == inFlight+1 {
@@ -66,18 +67,18 @@ func checkDuplicates(t *testing.T, log []request) (dups int) {
 					}
 				}
 			}
-			lastOK[r.key] = i
+			lastOK[r.Key] = i
 		}
-		sent[r.call] = append(sent[r.call], i)
+		sent[r.Call] = append(sent[r.Call], i)
 	}
 	return dups
 }
 
 // laterBefore returns the index of a request among idx, other than key, sent between from and
 // to; -1 if there is none.
-func laterBefore(log []request, idx []int, key string, from, to int) int {
+func laterBefore(log []clitest.Request, idx []int, key string, from, to int) int {
 	for _, i := range idx {
-		if i > from && i < to && log[i].key != key {
+		if i > from && i < to && log[i].Key != key {
 			return i
 		}
 	}
@@ -104,15 +105,15 @@ func TestCrash_KillAnywhere(t *testing.T) {
 		minKills = 30
 	)
 	db := testdb.New(t)
-	c := newCRM(t)
+	c := clitest.NewCRM(t)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var rngMu sync.Mutex
-	c.setAnswer(func(*request) (int, time.Duration) {
+	c.SetAnswer(func(*clitest.Request) (int, time.Duration) {
 		rngMu.Lock()
 		defer rngMu.Unlock()
 		return http.StatusOK, time.Duration(rng.IntN(3000)) * time.Microsecond
 	})
-	in := newInstall(t, db.ReaderDSN, c.url(), "", fmt.Sprintf("concurrency = %d", concurrency))
+	in := newInstall(t, db.ReaderDSN, c.PushURL(), "", fmt.Sprintf("concurrency = %d", concurrency))
 	if code, _ := in.run("once"); code != 0 { // first start: the cursor at the (empty) table's end
 		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
 	}
@@ -148,7 +149,7 @@ func TestCrash_KillAnywhere(t *testing.T) {
 			t.Fatalf("celbridge exited by itself; log:\n%s", in.tail(40))
 		}
 		d.Kill()
-		c.mark()
+		c.Mark()
 		kills++
 		d = in.start()
 	}
@@ -160,8 +161,8 @@ func TestCrash_KillAnywhere(t *testing.T) {
 		t.Fatalf("loadgen wrote only %d calls", len(calls))
 	}
 	in.stopAfter(t, c, d, n, 60*time.Second, "after the last restart")
-	log := c.snapshot()
-	if d := cmp.Diff(want, firstCopies(log)); d != "" {
+	log := c.Snapshot()
+	if d := cmp.Diff(want, clitest.FirstCopies(log)); d != "" {
 		t.Errorf("requests per call, first copies in arrival order (-want +got):\n%s", d)
 	}
 	dups := checkDuplicates(t, log)
@@ -172,11 +173,11 @@ func TestCrash_KillAnywhere(t *testing.T) {
 }
 
 // countKeys counts the distinct requests that arrived.
-func countKeys(log []request) int {
+func countKeys(log []clitest.Request) int {
 	seen := map[string]bool{}
 	for _, r := range log {
-		if r.status == http.StatusOK {
-			seen[r.key] = true
+		if r.Status == http.StatusOK {
+			seen[r.Key] = true
 		}
 	}
 	return len(seen)

@@ -155,8 +155,8 @@ func TestDatabaseOutage(t *testing.T) {
 	dsn := srv.setup()
 	admin := srv.root("asteriskcdrdb")
 	defer admin.Close()
-	c := newCRM(t)
-	in := newInstall(t, dsn, c.url(), "", "")
+	c := clitest.NewCRM(t)
+	in := newInstall(t, dsn, c.PushURL(), "", "")
 	if code, _ := in.run("once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
 	}
@@ -168,10 +168,10 @@ func TestDatabaseOutage(t *testing.T) {
 	if err := loadgen.Insert(t.Context(), admin, "cel", rows[:cut]); err != nil {
 		t.Fatal(err)
 	}
-	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) > 0 && quiet(c, 500*time.Millisecond) }) {
+	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.Snapshot()) > 0 && quiet(c, 500*time.Millisecond) }) {
 		t.Fatalf("nothing delivered before the outage")
 	}
-	before := countKeys(c.snapshot())
+	before := countKeys(c.Snapshot())
 	srv.kill()
 	time.Sleep(1500 * time.Millisecond) // several polls fail
 	if d.Exited() {
@@ -182,7 +182,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.stopAfter(t, c, d, n, 30*time.Second, "after MariaDB came back")
-	if d := cmp.Diff(want, accepted(c.snapshot())); d != "" {
+	if d := cmp.Diff(want, clitest.Accepted(c.Snapshot())); d != "" {
 		t.Errorf("requests per call, duplicates included (-want +got):\n%s", d)
 	}
 	text := in.logText()

@@ -6,14 +6,9 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,174 +25,6 @@ func TestMain(m *testing.M) { os.Exit(clitest.Main(m, &binary, clitest.NoRace)) 
 
 // companyID is sent in every request.
 const companyID = "3041"
-
-// request is one request the CRM received.
-type request struct {
-	key, call, body string
-	status          int  // the status the CRM decided on; 0 while in progress or abandoned
-	done            bool // the handler finished writing its response
-}
-
-// marker in the request log: a kill of the celbridge process.
-const killMarker = "KILL"
-
-// crm is Clinica Web as the test plays it: a real HTTP server on a fixed address that can be
-// taken down (connections refused) and brought back, and told how to answer.
-type crm struct {
-	t    *testing.T
-	addr string
-
-	mu     sync.Mutex
-	srv    *http.Server
-	answer func(r *request) (status int, delay time.Duration) // nil: 200 at once
-	log    []request                                          // in arrival order, with kill markers
-	active int                                                // handlers running
-}
-
-func newCRM(t *testing.T) *crm {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &crm{t: t, addr: ln.Addr().String()}
-	c.serve(ln)
-	t.Cleanup(c.down)
-	return c
-}
-
-func (c *crm) url() string { return "http://" + c.addr + "/api/Binotel/Push" }
-
-func (c *crm) serve(ln net.Listener) {
-	srv := &http.Server{Handler: http.HandlerFunc(c.handle)}
-	c.mu.Lock()
-	c.srv = srv
-	c.mu.Unlock()
-	go srv.Serve(ln)
-}
-
-// down closes the listener and every connection: new connections are refused.
-func (c *crm) down() {
-	c.mu.Lock()
-	srv := c.srv
-	c.srv = nil
-	c.mu.Unlock()
-	if srv != nil {
-		srv.Close()
-	}
-}
-
-// up listens again on the same address.
-func (c *crm) up() {
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		c.t.Fatalf("CRM listen again on %s: %v", c.addr, err)
-	}
-	c.serve(ln)
-}
-
-func (c *crm) setAnswer(f func(r *request) (int, time.Duration)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.answer = f
-}
-
-func (c *crm) handle(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	req := request{key: r.Header.Get("Idempotency-Key"), body: string(body)}
-	if form, err := url.ParseQuery(req.body); err == nil {
-		req.call = form.Get("generalCallID")
-	}
-	c.mu.Lock()
-	idx := len(c.log)
-	c.log = append(c.log, req)
-	c.active++
-	answer := c.answer
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.active--
-		c.mu.Unlock()
-	}()
-	status, delay := http.StatusOK, time.Duration(0)
-	if answer != nil {
-		status, delay = answer(&req)
-	}
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return // the client gave up (its timeout) or died
-		}
-	}
-	c.mu.Lock()
-	c.log[idx].status = status
-	c.mu.Unlock()
-	if status != http.StatusOK {
-		http.Error(w, "test CRM says "+http.StatusText(status), status)
-	} else {
-		w.Write([]byte("ok"))
-	}
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	c.mu.Lock()
-	c.log[idx].done = true
-	c.mu.Unlock()
-}
-
-// mark appends a kill marker once no handler runs any more.
-func (c *crm) mark() {
-	for {
-		c.mu.Lock()
-		if c.active == 0 {
-			c.log = append(c.log, request{key: killMarker})
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func (c *crm) snapshot() []request {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]request(nil), c.log...)
-}
-
-// accepted returns the bodies answered 200, per call, in arrival order.
-func accepted(log []request) map[string][]string {
-	m := map[string][]string{}
-	for _, r := range log {
-		if r.status == http.StatusOK {
-			m[r.call] = append(m[r.call], r.body)
-		}
-	}
-	return m
-}
-
-// firstCopies is accepted without repeats: each request's first accepted copy.
-func firstCopies(log []request) map[string][]string {
-	m := map[string][]string{}
-	seen := map[string]bool{}
-	for _, r := range log {
-		if r.status == http.StatusOK && !seen[r.key] {
-			seen[r.key] = true
-			m[r.call] = append(m[r.call], r.body)
-		}
-	}
-	return m
-}
-
-func countAccepted(log []request) int {
-	n := 0
-	for _, r := range log {
-		if r.status == http.StatusOK {
-			n++
-		}
-	}
-	return n
-}
 
 // expected is what the CRM must receive for calls: per generalCallID, the bodies in order.
 func expected(calls []*loadgen.Call) (map[string][]string, int) {
@@ -270,11 +97,11 @@ level = "info"
 // started is the start of most tests: an empty cel table, a CRM, an install whose [crm] has
 // crmExtra, and a first `once` that puts the cursor at the table's start (what is inserted
 // later is sent, not skipped as history).
-func started(t *testing.T, crmExtra string) (*testdb.DB, *crm, *install) {
+func started(t *testing.T, crmExtra string) (*testdb.DB, *clitest.CRM, *install) {
 	t.Helper()
 	db := testdb.New(t)
-	c := newCRM(t)
-	in := newInstall(t, db.ReaderDSN, c.url(), "", crmExtra)
+	c := clitest.NewCRM(t)
+	in := newInstall(t, db.ReaderDSN, c.PushURL(), "", crmExtra)
 	if code, _ := in.run("once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, in.tail(30))
 	}
@@ -330,10 +157,10 @@ func (in *install) tail(n int) string {
 
 // stopAfter waits up to timeout until the CRM has n requests, saying what was awaited (after
 // what) when they do not come, then stops d with SIGTERM and wants exit 0.
-func (in *install) stopAfter(t *testing.T, c *crm, d *daemon, n int, timeout time.Duration, after string) {
+func (in *install) stopAfter(t *testing.T, c *clitest.CRM, d *daemon, n int, timeout time.Duration, after string) {
 	t.Helper()
-	if !clitest.Until(timeout, func() bool { return countKeys(c.snapshot()) >= n }) {
-		t.Errorf("%s only %d of %d requests arrived", after, countKeys(c.snapshot()), n)
+	if !clitest.Until(timeout, func() bool { return countKeys(c.Snapshot()) >= n }) {
+		t.Errorf("%s only %d of %d requests arrived", after, countKeys(c.Snapshot()), n)
 	}
 	if code := d.Stop(); code != 0 {
 		t.Errorf("celbridge run: exit %d on SIGTERM, want 0\n%s", code, in.tail(20))

@@ -147,8 +147,8 @@ func TestHousekeeping_MonthBounded(t *testing.T) {
 // housekeeping goroutine the old row stays.
 func TestHousekeeping_RunPrunes(t *testing.T) {
 	db := testdb.New(t)
-	c := newCRM(t)
-	in := newInstall(t, db.ReaderDSN, c.url(), "", "")
+	c := clitest.NewCRM(t)
+	in := newInstall(t, db.ReaderDSN, c.PushURL(), "", "")
 	path := filepath.Join(in.dir, "state.db")
 	st, err := store.Open(t.Context(), path)
 	if err != nil {
@@ -184,7 +184,7 @@ func TestHousekeeping_RunPrunes(t *testing.T) {
 		t.Errorf("run did not prune the rows delivered 40 days ago (retention 30d): outbox has %d rows, want 3\n%s",
 			count(t, look, "outbox"), in.tail(20))
 	}
-	if len(c.snapshot()) != 0 {
-		t.Errorf("run sent %d requests for delivered rows", len(c.snapshot()))
+	if len(c.Snapshot()) != 0 {
+		t.Errorf("run sent %d requests for delivered rows", len(c.Snapshot()))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/celbridge/celbridge"
+	"github.com/celbridge/celbridge/internal/clitest"
 	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/loadgen"
 	"github.com/celbridge/celbridge/internal/testdb"
@@ -60,20 +61,20 @@ func TestCRMOutage(t *testing.T) {
 		loadgen.WithFirstID(old[len(old)-1].ID+1))
 	want, n := expected(append(oldCalls, freshCalls...))
 
-	c.down() // refusing connections
+	c.Down() // refusing connections
 	d := in.start()
 	insertTx(t, db, old)
 	time.Sleep(2 * time.Second)
-	if got := countAccepted(c.snapshot()); got != 0 {
+	if got := len(clitest.AcceptedInOrder(c.Snapshot())); got != 0 {
 		t.Fatalf("%d requests accepted by a CRM that is down", got)
 	}
 
-	c.setAnswer(func(*request) (int, time.Duration) { return http.StatusServiceUnavailable, 0 })
-	c.up()
+	c.SetAnswer(func(*clitest.Request) (int, time.Duration) { return http.StatusServiceUnavailable, 0 })
+	c.Up()
 	phase := time.Now()
 	time.Sleep(3 * time.Second)
 	wantOld, _ := expected(oldCalls)
-	attempts, heads := len(c.snapshot()), len(wantOld)
+	attempts, heads := len(c.Snapshot()), len(wantOld)
 	// Each waiting call's head is tried at most once per backoff step (1s, 2s, 4s … ±20%)
 	// since the outage began: about log2 of the elapsed time, however long the 503s last.
 	elapsed := time.Since(began).Seconds()
@@ -83,21 +84,21 @@ func TestCRMOutage(t *testing.T) {
 			attempts, heads, time.Since(phase).Seconds(), bound)
 	}
 
-	c.setAnswer(func(r *request) (int, time.Duration) { return http.StatusOK, 1500 * time.Millisecond }) // beyond crm.timeout
+	c.SetAnswer(func(r *clitest.Request) (int, time.Duration) { return http.StatusOK, 1500 * time.Millisecond }) // beyond crm.timeout
 	insertTx(t, db, fresh[:len(fresh)/2])
 	time.Sleep(2 * time.Second)
-	c.setAnswer(func(r *request) (int, time.Duration) { return http.StatusOK, 50 * time.Millisecond }) // slow but in time
+	c.SetAnswer(func(r *clitest.Request) (int, time.Duration) { return http.StatusOK, 50 * time.Millisecond }) // slow but in time
 	insertTx(t, db, fresh[len(fresh)/2:])
 
 	// Recovery: the longest backoff reached is under 8s here.
 	in.stopAfter(t, c, d, n, 40*time.Second, "after the CRM recovered")
-	log := c.snapshot()
-	if d := cmp.Diff(want, accepted(log)); d != "" {
+	log := c.Snapshot()
+	if d := cmp.Diff(want, clitest.Accepted(log)); d != "" {
 		t.Errorf("requests per call in arrival order, duplicates included (-want +got):\n%s", d)
 	}
 	for _, call := range oldCalls {
 		for _, id := range call.LinkedIDs {
-			got := accepted(log)[celbridge.DigitsOnly(id)]
+			got := clitest.Accepted(log)[celbridge.DigitsOnly(id)]
 			if len(want[celbridge.DigitsOnly(id)]) > 0 && (len(got) == 0 || !strings.HasSuffix(got[0], "requestType=receivedTheCall")) {
 				t.Errorf("stale call %s: first request %.80q, want its receivedTheCall", id, got)
 			}

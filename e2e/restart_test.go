@@ -44,19 +44,19 @@ func TestRestart_SIGTERMMidCall(t *testing.T) {
 	}
 	d := in.start()
 	insertTx(t, db, rows[:cut])
-	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) > 0 && quiet(c, 500*time.Millisecond) }) {
+	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.Snapshot()) > 0 && quiet(c, 500*time.Millisecond) }) {
 		t.Fatalf("nothing delivered before the stop")
 	}
 	if code := d.Stop(); code != 0 {
 		t.Fatalf("celbridge run: exit %d on SIGTERM, want 0\n%s", code, in.tail(20))
 	}
-	c.mark()
-	before := countKeys(c.snapshot())
+	c.Mark()
+	before := countKeys(c.Snapshot())
 	insertTx(t, db, rows[cut:])
 	d = in.start()
 	in.stopAfter(t, c, d, n, 30*time.Second, "after the restart")
-	log := c.snapshot()
-	if d := cmp.Diff(want, firstCopies(log)); d != "" {
+	log := c.Snapshot()
+	if d := cmp.Diff(want, clitest.FirstCopies(log)); d != "" {
 		t.Errorf("requests per call (-want +got):\n%s", d)
 	}
 	dups := checkDuplicates(t, log)
@@ -67,8 +67,8 @@ func TestRestart_SIGTERMMidCall(t *testing.T) {
 }
 
 // quiet reports whether no request arrived at c for d (it sleeps d).
-func quiet(c *crm, d time.Duration) bool {
-	n := len(c.snapshot())
+func quiet(c *clitest.CRM, d time.Duration) bool {
+	n := len(c.Snapshot())
 	time.Sleep(d)
-	return len(c.snapshot()) == n
+	return len(c.Snapshot()) == n
 }

@@ -37,35 +37,35 @@ func TestRetry_WhileRunning(t *testing.T) {
 	if key == "" {
 		t.Fatal("no call with three requests generated")
 	}
-	c.setAnswer(func(r *request) (int, time.Duration) {
-		if r.key == key {
+	c.SetAnswer(func(r *clitest.Request) (int, time.Duration) {
+		if r.Key == key {
 			return http.StatusBadRequest, 0
 		}
 		return http.StatusOK, 0
 	})
 	d := in.start()
 	insertTx(t, db, rows)
-	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.snapshot()) >= n-len(want[call])+1 }) {
-		t.Fatalf("only %d of %d requests of the other calls arrived", countKeys(c.snapshot()), n-len(want[call])+1)
+	if !clitest.Until(30*time.Second, func() bool { return countKeys(c.Snapshot()) >= n-len(want[call])+1 }) {
+		t.Fatalf("only %d of %d requests of the other calls arrived", countKeys(c.Snapshot()), n-len(want[call])+1)
 	}
 	quiet(c, 600*time.Millisecond) // the dispatcher looks for due rows every 250ms
 	var tried []string
-	for _, r := range c.snapshot() {
-		if r.call == call {
-			tried = append(tried, r.key)
+	for _, r := range c.Snapshot() {
+		if r.Call == call {
+			tried = append(tried, r.Key)
 		}
 	}
 	if len(tried) != 2 || tried[1] != key {
 		t.Errorf("call %s with %s rejected: CRM saw %q, want its first request and one attempt of the rejected one", call, key, tried)
 	}
 
-	c.setAnswer(nil)
+	c.SetAnswer(nil)
 	code, out := in.run("retry", key)
 	if code != 0 || !strings.Contains(out, "re-queued "+key) {
 		t.Fatalf("retry %s beside the daemon: exit %d, output:\n%s\n%s", key, code, out, in.tail(10))
 	}
 	in.stopAfter(t, c, d, n, 30*time.Second, "after retry")
-	if d := cmp.Diff(want, accepted(c.snapshot())); d != "" {
+	if d := cmp.Diff(want, clitest.Accepted(c.Snapshot())); d != "" {
 		t.Errorf("requests per call, duplicates included (-want +got):\n%s", d)
 	}
 	if t.Failed() {

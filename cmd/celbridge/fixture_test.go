@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -76,7 +75,7 @@ func (s *site) configWith(t *testing.T, o opts) Config {
 	cfg.Poll.Schedule = "@every 100ms"
 	cfg.Poll.GapTimeout = Duration{Duration: time.Second}
 	cfg.Poll.EndGrace = Duration{Duration: 100 * time.Millisecond}
-	cfg.CRM.URL = cmp.Or(o.crmURL, s.crm.URL+"/api/Binotel/Push")
+	cfg.CRM.URL = cmp.Or(o.crmURL, s.crm.PushURL())
 	cfg.CRM.CompanyID = "3041"
 	cfg.CRM.Timeout = Duration{Duration: 2 * time.Second}
 	cfg.Store.Path = s.store
@@ -180,46 +179,66 @@ func command(ctx context.Context, a *App, args []string, stdout, stderr io.Write
 	return fmt.Errorf("no in-process command %q", a.name)
 }
 
-// crmServer is a real HTTP server standing in for Clinica Web. It records every request and
-// can be told to fail.
+// crmServer is internal/clitest's CRM answering as these tests need: 503 to the first
+// failNext requests, then status when set, else 200. A request not form-encoded fails the test.
 type crmServer struct {
-	*httptest.Server
+	*clitest.CRM
 	mu       sync.Mutex
-	bodies   []string
-	keys     []string
 	failNext int // answer 503 to this many requests first
 	status   int // when non-zero, answer every request with it
 }
 
 func newCRM(t *testing.T) *crmServer {
-	c := &crmServer{}
-	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+	c := &crmServer{CRM: clitest.NewCRM(t)}
+	c.ErrorBody = "busy"
+	c.SetAnswer(func(r *clitest.Request) (int, time.Duration) {
+		if r.ContentType != "application/x-www-form-urlencoded; charset=utf-8" {
+			t.Errorf("Content-Type = %q", r.ContentType)
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded; charset=utf-8" {
-			t.Errorf("Content-Type = %q", r.Header.Get("Content-Type"))
-		}
-		if c.failNext > 0 {
+		switch {
+		case c.failNext > 0:
 			c.failNext--
-			http.Error(w, "busy", http.StatusServiceUnavailable)
-			return
+			return http.StatusServiceUnavailable, 0
+		case c.status != 0:
+			return c.status, 0
 		}
-		if c.status != 0 {
-			http.Error(w, "no", c.status)
-			return
-		}
-		c.bodies = append(c.bodies, string(body))
-		c.keys = append(c.keys, r.Header.Get("Idempotency-Key"))
-	}))
-	t.Cleanup(c.Close)
+		return http.StatusOK, 0
+	})
 	return c
 }
 
-func (c *crmServer) received() []string {
+// failFirst makes the CRM answer 503 to the next n requests.
+func (c *crmServer) failFirst(n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.bodies...)
+	c.failNext = n
+}
+
+// setStatus makes the CRM answer code to every request (0: 200 again).
+func (c *crmServer) setStatus(code int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.status = code
+}
+
+// received returns the bodies the CRM accepted, in arrival order.
+func (c *crmServer) received() []string {
+	var out []string
+	for _, r := range clitest.AcceptedInOrder(c.Snapshot()) {
+		out = append(out, r.Body)
+	}
+	return out
+}
+
+// keys returns the Idempotency-Keys of the requests the CRM accepted, in arrival order.
+func (c *crmServer) keys() []string {
+	var out []string
+	for _, r := range clitest.AcceptedInOrder(c.Snapshot()) {
+		out = append(out, r.Key)
+	}
+	return out
 }
 
 // result is the outcome of one run of the binary.

@@ -73,12 +73,6 @@ func (c *crmServer) hangups() int {
 	return n
 }
 
-func (c *crmServer) setStatus(code int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.status = code
-}
-
 func TestRun_MetricsAndHealthz(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, opts{})
@@ -179,7 +173,7 @@ func TestRun_LogsNoSecrets(t *testing.T) {
 	s := newSite(t, opts{})
 	const token = "Bearer s3cr3t-T0ken"
 	config := s.writeConfig(t, opts{
-		crmURL: strings.Replace(s.crm.URL, "http://", "http://clinic:p4ssw0rd@", 1) + "/api/Binotel/Push",
+		crmURL: strings.Replace(s.crm.URL(), "http://", "http://clinic:p4ssw0rd@", 1) + "/api/Binotel/Push",
 		extra:  "[log]\nformat = \"json\"\n[crm.headers]\nAuthorization = \"" + token + "\"\n",
 	})
 	d := startRun(t, config)

@@ -127,7 +127,7 @@ func TestOnce_SplitAcrossPolls(t *testing.T) {
 		t.Errorf("split polls changed the requests (-want +got):\n%s", d)
 	}
 	keys := map[string]bool{}
-	for _, k := range b.crm.keys {
+	for _, k := range b.crm.keys() {
 		if keys[k] {
 			t.Errorf("request %s sent twice", k)
 		}
@@ -141,7 +141,7 @@ func TestRun_CRMRecovers(t *testing.T) {
 	if code, _, stderr := b.run(t, t.Context(), "once"); code != 0 {
 		t.Fatalf("first once: exit %d\n%s", code, stderr)
 	}
-	b.crm.failNext = 3
+	b.crm.failFirst(3)
 	loadCapture(t, b.db)
 	want := expected(t, realRows(t, b.db))
 	total := 0
@@ -182,7 +182,7 @@ func TestOnce_CRMRefuses(t *testing.T) {
 	b := newSite(t, opts{})
 	b.run(t, t.Context(), "once")
 	loadCapture(t, b.db)
-	b.crm.status = http.StatusBadRequest
+	b.crm.setStatus(http.StatusBadRequest)
 	code, _, stderr := b.run(t, t.Context(), "once")
 	if code != exitFailure {
 		t.Errorf("once with a CRM answering 400: exit %d, want %d\n%s", code, exitFailure, stderr)
@@ -453,7 +453,7 @@ func TestOnce_CapturesInSmallPolls(t *testing.T) {
 				t.Errorf("%d small polls sent other requests than one backfill (-backfill +polls):\n%s", polls, d)
 			}
 			seen := map[string]bool{}
-			for _, k := range b.crm.keys {
+			for _, k := range b.crm.keys() {
 				if seen[k] {
 					t.Errorf("request %s sent twice", k)
 				}

@@ -64,7 +64,7 @@ func (c *rejectingCRM) snapshot() (map[string][]string, map[string]int) {
 func TestRetry(t *testing.T) {
 	b := newSite(t, opts{})
 	c := newRejectingCRM(t)
-	b.cfg.CRM.URL = strings.Replace(b.cfg.CRM.URL, b.crm.URL, c.URL, 1)
+	b.cfg.CRM.URL = strings.Replace(b.cfg.CRM.URL, b.crm.URL(), c.URL, 1)
 	if err := b.cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

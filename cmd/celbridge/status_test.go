@@ -17,9 +17,7 @@ func TestStatus_WhileRunning(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, opts{})
 	d := startRun(t, s.config)
-	s.crm.mu.Lock()
-	s.crm.failNext = 1 // one 503, then the retry goes through
-	s.crm.mu.Unlock()
+	s.crm.failFirst(1) // one 503, then the retry goes through
 	s.nowCall(t, 1, time.UTC)
 	clitest.WaitFor(t, 20*time.Second, "the call's hangupTheCall at the CRM", func() bool { return s.crm.hangups() == 1 })
 	// The daemon records a delivery a moment after the CRM's answer (marks share a write).
