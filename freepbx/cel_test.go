@@ -410,7 +410,7 @@ INSERT INTO cel (id, eventtype, eventtime, amaflags) VALUES
 	}
 }
 
-func TestOpenMySQL_Errors(t *testing.T) {
+func TestOpenCEL_Errors(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := t.Context()

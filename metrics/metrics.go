@@ -30,7 +30,7 @@ type Store interface {
 	Stats(ctx context.Context, now time.Time) (store.Stats, error)
 }
 
-// Source is the part of the CEL source the lag metrics read (poller.MySQLSource implements it).
+// Source is the part of the CEL source the lag metrics read (freepbx.CEL implements it).
 type Source interface {
 	Newest(ctx context.Context) (id int64, at time.Time, err error)
 }

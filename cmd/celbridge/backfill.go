@@ -49,9 +49,9 @@ func (f backfillFlags) check() error {
 	return nil
 }
 
-func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+func (cl commandLine) cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	var f backfillFlags
-	a, err := setup("backfill", args, stderr, f.flags)
+	a, err := cl.setup("backfill", args, stderr, f.flags)
 	if err != nil {
 		return err
 	}
@@ -60,8 +60,10 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	// buys about a tenth more throughput (BENCHMARKS.md). The soft limit keeps that from
 	// growing the process past 64 MiB (of which the SQLite page caches and the runtime take
 	// some). The daemon keeps Go's defaults.
-	debug.SetGCPercent(400)
-	softMemoryLimit(backfillMemoryLimit)
+	if cl.process {
+		debug.SetGCPercent(400)
+		softMemoryLimit(backfillMemoryLimit)
+	}
 	return a.Backfill(ctx, f, stdout, stderr)
 }
 

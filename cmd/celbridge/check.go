@@ -41,14 +41,14 @@ func (c *checker) add(findings ...health.Finding) {
 	}
 }
 
-func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func (cl commandLine) cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", stderr)
 	path := fs.String("config", defaultConfigPath, "configuration file (TOML; see config.example.toml)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c := &checker{out: stdout, now: clock.Now}
-	cfg, err := ReadConfigFile(*path)
+	cfg, err := cl.readConfig(*path)
 	if err != nil {
 		c.report(health.Fail, "config "+*path+" is not valid:\n"+err.Error(), "")
 		return usageError{errors.New("the config must be fixed before anything else can be checked")}

@@ -23,9 +23,9 @@ import (
 // cmdExplain prints one call's CEL rows and each request they produce, with the rule that
 // decided it. It reads the database like the poller (SELECT only) and needs no CRM; when the
 // store exists it also shows what was delivered.
-func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+func (cl commandLine) cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	var id string
-	a, err := setup("explain", args, stderr, nil, &id)
+	a, err := cl.setup("explain", args, stderr, nil, &id)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -18,7 +16,6 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/celbridge/celbridge"
 	"github.com/celbridge/celbridge/internal/clitest"
-	"github.com/celbridge/celbridge/internal/clock"
 	"github.com/celbridge/celbridge/internal/testdb"
 )
 
@@ -108,15 +105,14 @@ func (s *site) writeConfig(t *testing.T, o opts) string {
 	return path
 }
 
-// run runs the command args[0] in-process on s.cfg, with the rest of args as its flags and
-// arguments, and returns its exit code and output as Main would.
+// run runs the command line args in-process, as Main does, with s.cfg for the config file,
+// and returns its exit code and output.
 func (s *site) run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errw bytes.Buffer
-	name := args[0]
-	a := NewApp(name, s.cfg, &errw)
-	err := errors.Join(command(ctx, a, args[1:], &out, &errw), a.Close())
-	return exitCode(name, err, &errw), out.String(), errw.String()
+	cl := commandLine{readConfig: func(string) (Config, error) { return s.cfg, nil }}
+	code = cl.main(ctx, args, &out, &errw)
+	return code, out.String(), errw.String()
 }
 
 // do is run to the end of the test's context, as cli runs the binary.
@@ -133,50 +129,6 @@ func (s *site) with(t *testing.T, o opts) *site {
 	c.cfg = s.configWith(t, o)
 	c.config = "" // the file is s's: the copy runs in-process only
 	return &c
-}
-
-// command runs the command a was made for, with args as its flags and arguments.
-func command(ctx context.Context, a *App, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags(a.name, stderr)
-	var bf backfillFlags
-	asJSON := fs.Bool("json", false, "status: print JSON")
-	if a.name == "backfill" {
-		bf.flags(fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	id := func() (string, error) {
-		if fs.NArg() > 1 {
-			return "", usageError{fmt.Errorf("want at most one ID, got %d", fs.NArg())}
-		}
-		return fs.Arg(0), nil
-	}
-	switch a.name {
-	case "once":
-		return a.Once(ctx)
-	case "run":
-		return a.Run(ctx)
-	case "backfill":
-		return a.Backfill(ctx, bf, stdout, stderr)
-	case "explain":
-		id, err := id()
-		if err != nil {
-			return err
-		}
-		return a.Explain(ctx, id, stdout)
-	case "retry":
-		id, err := id()
-		if err != nil {
-			return err
-		}
-		return a.Retry(ctx, id, stdout)
-	case "status":
-		return a.Status(ctx, *asJSON, stdout)
-	case "check":
-		return (&checker{cfg: a.Config, out: stdout, now: clock.Now}).run(ctx)
-	}
-	return fmt.Errorf("no in-process command %q", a.name)
 }
 
 // crmServer is internal/clitest's CRM answering as these tests need: 503 to the first

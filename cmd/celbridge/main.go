@@ -51,7 +51,7 @@ Run 'celbridge COMMAND -h' for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := cpuProfile(os.Getenv("CELBRIDGE_CPUPROFILE"))
-	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := commandLine{readConfig: ReadConfigFile, process: true}.main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stopProfile()
 	stop()
 	os.Exit(code)
@@ -83,21 +83,35 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// Main runs the command line args and returns the process exit code.
+// commandLine runs celbridge's commands. Tests run them in-process with a readConfig that
+// returns a Config built in Go; the process's own settings (Go's memory limit and GC, the
+// MySQL driver's global logger) are made only when process is set, by main.
+type commandLine struct {
+	readConfig func(path string) (Config, error) // ReadConfigFile
+	process    bool
+}
+
+// Main runs the command line args as main does, without the process-wide settings, and
+// returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return commandLine{readConfig: ReadConfigFile}.main(ctx, args, stdout, stderr)
+}
+
+// main runs the command line args and returns the process exit code.
+func (cl commandLine) main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"run":      cmdRun,
-		"once":     cmdOnce,
-		"backfill": cmdBackfill,
+		"run":      cl.cmdRun,
+		"once":     cl.cmdOnce,
+		"backfill": cl.cmdBackfill,
 		"demo":     cmdDemo,
-		"check":    cmdCheck,
-		"status":   cmdStatus,
-		"explain":  cmdExplain,
-		"retry":    cmdRetry,
+		"check":    cl.cmdCheck,
+		"status":   cl.cmdStatus,
+		"explain":  cl.cmdExplain,
+		"retry":    cl.cmdRetry,
 		"version":  cmdVersion,
 	}
 	name := args[0]
@@ -157,8 +171,8 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 }
 
 // loadConfig reads the config file; any problem is a usage error.
-func loadConfig(path string) (Config, error) {
-	cfg, err := ReadConfigFile(path)
+func (cl commandLine) loadConfig(path string) (Config, error) {
+	cfg, err := cl.readConfig(path)
 	if err != nil {
 		return cfg, usageError{err}
 	}

@@ -16,7 +16,7 @@ import (
 // order with the rest of their call, by the running daemon within a second or by the next
 // `once`. With an ID (a generalCallID, a linkedid or an Idempotency-Key) only that call's or
 // that request's failed event is re-queued; without one, every failed event.
-func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+func (cl commandLine) cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("retry", stderr)
 	path := fs.String("config", defaultConfigPath, "configuration file (TOML; see config.example.toml)")
 	fs.Usage = func() {
@@ -42,7 +42,7 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if len(rest) > 1 {
 		return usageError{fmt.Errorf("want at most one ID, got %d (see celbridge retry -h)", len(rest))}
 	}
-	cfg, err := loadConfig(*path)
+	cfg, err := cl.loadConfig(*path)
 	if err != nil {
 		return err
 	}

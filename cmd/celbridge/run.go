@@ -29,7 +29,7 @@ const defaultConfigPath = "/etc/celbridge/celbridge.toml"
 
 // setup parses the flags common to the commands that read a config file, and fills pos with
 // the positional arguments the command takes (they may stand before or after the flags).
-func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet), pos ...*string) (*App, error) {
+func (cl commandLine) setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet), pos ...*string) (*App, error) {
 	fs := newFlags(name, stderr)
 	path := fs.String("config", defaultConfigPath, "configuration file (TOML; see config.example.toml)")
 	if extra != nil {
@@ -58,19 +58,21 @@ func setup(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	for i, p := range pos {
 		*p = rest[i]
 	}
-	cfg, err := loadConfig(*path)
+	cfg, err := cl.loadConfig(*path)
 	if err != nil {
 		return nil, err
 	}
 	a := NewApp(name, cfg, stderr)
 	a.path = *path
-	a.logDriver()
+	if cl.process {
+		a.logDriver()
+	}
 	return a, nil
 }
 
 // logDriver sends the MySQL driver's own log lines to the app's log, as ours. The driver's
-// logger is global to the process: only the command line sets it, not tests running many
-// apps in one process.
+// logger is global to the process: only the process's command line sets it, not tests
+// running many apps in one process.
 func (a *App) logDriver() {
 	freepbx.LogDriverTo(a.Logger.With("component", "mysql"))
 }
@@ -95,13 +97,15 @@ func softMemoryLimit(n int64) {
 	}
 }
 
-func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
-	a, err := setup("run", args, stderr, nil)
+func (cl commandLine) cmdRun(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
+	a, err := cl.setup("run", args, stderr, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, a.Close()) }()
-	softMemoryLimit(runMemoryLimit)
+	if cl.process {
+		softMemoryLimit(runMemoryLimit)
+	}
 	return a.Run(ctx)
 }
 
@@ -227,8 +231,8 @@ func every(ctx context.Context, d time.Duration, poke <-chan struct{}, f func() 
 	}
 }
 
-func cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
-	a, err := setup("once", args, stderr, nil)
+func (cl commandLine) cmdOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error) {
+	a, err := cl.setup("once", args, stderr, nil)
 	if err != nil {
 		return err
 	}

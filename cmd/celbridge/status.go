@@ -41,7 +41,7 @@ type statusReport struct {
 	MySQLError string     `json:"mysql_error,omitempty"`
 }
 
-func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func (cl commandLine) cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var asJSON bool
 	fs := newFlags("status", stderr)
 	path := fs.String("config", defaultConfigPath, "configuration file (TOML; see config.example.toml)")
@@ -49,12 +49,14 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
+	cfg, err := cl.loadConfig(*path)
 	if err != nil {
 		return err
 	}
 	a := NewApp("status", cfg, stderr)
-	a.logDriver()
+	if cl.process {
+		a.logDriver()
+	}
 	return a.Status(ctx, asJSON, stdout)
 }
 
