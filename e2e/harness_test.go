@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -178,12 +177,4 @@ func generate(seed int64, nRows int64, opts ...loadgen.Option) ([]celbridge.CELR
 		rows = append(rows, b...)
 	}
 	return rows, calls
-}
-
-// insert writes rows into db's cel table as root.
-func insert(t *testing.T, db *testdb.DB, rows []celbridge.CELRow) {
-	t.Helper()
-	if err := loadgen.Insert(context.Background(), db.Admin, "cel", rows); err != nil {
-		t.Fatal(err)
-	}
 }

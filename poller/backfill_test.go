@@ -41,17 +41,11 @@ func TestBackfill_Range(t *testing.T) {
 				if _, err := b.Run(t.Context()); err != nil {
 					t.Fatal(err)
 				}
-				var want []celbridge.Event
+				var want []string
 				for _, rows := range c.want {
-					want = append(want, mapper.MapAll(mapper.DefaultConfig(), rows)...)
+					want = append(want, pollertest.Want(rows)...)
 				}
-				forms := func(evs []celbridge.Event) (out []string) {
-					for _, e := range evs {
-						out = append(out, celbridge.EncodeForm(e.Fields("")))
-					}
-					return out
-				}
-				if d := cmp.Diff(forms(want), forms(got)); d != "" {
+				if d := cmp.Diff(want, pollertest.Forms(got)); d != "" {
 					t.Errorf("range %d..%d, batches of %d (-want +got):\n%s", c.from, c.to, batch, d)
 				}
 			})

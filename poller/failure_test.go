@@ -45,14 +45,7 @@ func TestTick_FailuresLoseNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, call := range [][]celbridge.CELRow{x, y} {
-		var want, got []string
-		for _, e := range mapper.MapAll(mapper.DefaultConfig(), call) {
-			want = append(want, celbridge.EncodeForm(e.Fields("")))
-		}
-		for _, e := range st.Requests(t, call[0].LinkedID) {
-			got = append(got, celbridge.EncodeForm(e.Fields("")))
-		}
-		if d := cmp.Diff(want, got); d != "" {
+		if d := cmp.Diff(pollertest.Want(call), pollertest.Forms(st.Requests(t, call[0].LinkedID))); d != "" {
 			t.Errorf("call %s after the failures (-want +got):\n%s", call[0].LinkedID, d)
 		}
 	}

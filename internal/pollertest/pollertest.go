@@ -169,20 +169,21 @@ func (r *rig) checkpoint(t *testing.T) int64 {
 // requests returns the CRM requests stored for the call with linkedid, in delivery order.
 func (r *rig) requests(t *testing.T, linkedid string) []string {
 	t.Helper()
+	return Forms(r.Store.Requests(t, linkedid))
+}
+
+// Forms renders events as the form bodies the CRM receives (no companyID), in order.
+func Forms(events []celbridge.Event) []string {
 	var out []string
-	for _, e := range r.Store.Requests(t, linkedid) {
+	for _, e := range events {
 		out = append(out, celbridge.EncodeForm(e.Fields("")))
 	}
 	return out
 }
 
-// want is what a call's rows alone, in order, produce.
-func want(rows []celbridge.CELRow) []string {
-	var out []string
-	for _, e := range mapper.MapAll(mapper.DefaultConfig(), rows) {
-		out = append(out, celbridge.EncodeForm(e.Fields("")))
-	}
-	return out
+// Want is what rows alone, in order, produce: the requests of the calls they hold.
+func Want(rows []celbridge.CELRow) []string {
+	return Forms(mapper.MapAll(mapper.DefaultConfig(), rows))
 }
 
 // openGap starts two transactions: the first inserts call x (lower ids), the second call y
@@ -230,10 +231,10 @@ func lateRowFillsGap(t *testing.T, newEnv Factory) {
 			r.now = r.now.Add(GapTimeout/2 - 3*time.Second) // still within the timeout
 			tick(t, p)
 
-			if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
+			if d := cmp.Diff(Want(x), r.requests(t, x[0].LinkedID)); d != "" {
 				t.Errorf("call committed late (-want +got):\n%s", d)
 			}
-			if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
+			if d := cmp.Diff(Want(y), r.requests(t, y[0].LinkedID)); d != "" {
 				t.Errorf("call committed first (-want +got):\n%s", d)
 			}
 			if n := p.Stats().GapsGivenUp.Load(); n != 0 {
@@ -267,7 +268,7 @@ func gapSurvivesRestart(t *testing.T, newEnv Factory) {
 	r.now = r.now.Add(time.Second)
 	p = r.poller() // restarted
 	tick(t, p)
-	if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
+	if d := cmp.Diff(Want(x), r.requests(t, x[0].LinkedID)); d != "" {
 		t.Errorf("call committed late, across a restart (-want +got):\n%s", d)
 	}
 	if d := cmp.Diff(yBefore, r.requests(t, y[0].LinkedID)); d != "" {
@@ -311,7 +312,7 @@ func gapNeverFills(t *testing.T, newEnv Factory) {
 	if got := r.requests(t, x[0].LinkedID); len(got) != 0 {
 		t.Errorf("rolled-back call produced %q", got)
 	}
-	if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
+	if d := cmp.Diff(Want(y), r.requests(t, y[0].LinkedID)); d != "" {
 		t.Errorf("call y (-want +got):\n%s", d)
 	}
 }
@@ -349,7 +350,7 @@ func lateRowMidCall(t *testing.T, newEnv Factory) {
 				tick(t, p)
 				r.now = r.now.Add(time.Minute)
 				tick(t, p)
-				if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
+				if d := cmp.Diff(Want(x), r.requests(t, x[0].LinkedID)); d != "" {
 					t.Errorf("row %d (%s) committed late (-want +got):\n%s", late+1, x[late].EventType, d)
 				}
 			})
@@ -375,10 +376,10 @@ func spacedIDs(t *testing.T, newEnv Factory) {
 		r.now = r.now.Add(time.Second)
 		tick(t, p)
 	}
-	if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
+	if d := cmp.Diff(Want(x), r.requests(t, x[0].LinkedID)); d != "" {
 		t.Errorf("call x after %d polls (-want +got):\n%s", polls, d)
 	}
-	if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
+	if d := cmp.Diff(Want(y), r.requests(t, y[0].LinkedID)); d != "" {
 		t.Errorf("call y after %d polls (-want +got):\n%s", polls, d)
 	}
 }
@@ -405,12 +406,12 @@ func oldGapFreshProcess(t *testing.T, newEnv Factory) {
 			tick(t, r.poller()) // first start: empty table, cursor 0
 			r.Table.Insert(t, rows...)
 			tick(t, r.poller()) // one `once` run
-			if d := cmp.Diff(want(x), r.requests(t, x[0].LinkedID)); d != "" {
+			if d := cmp.Diff(Want(x), r.requests(t, x[0].LinkedID)); d != "" {
 				t.Errorf("call x (-want +got):\n%s", d)
 			}
 			r.now = r.now.Add(time.Minute)
 			tick(t, r.poller()) // the next run, a new process
-			if d := cmp.Diff(want(y), r.requests(t, y[0].LinkedID)); d != "" {
+			if d := cmp.Diff(Want(y), r.requests(t, y[0].LinkedID)); d != "" {
 				t.Errorf("call y after the gap (-want +got):\n%s", d)
 			}
 			if cursor := r.checkpoint(t); cursor != rows[len(rows)-1].ID {
