@@ -33,6 +33,9 @@ type CEL struct {
 	grantOn, addr, user string
 	// columns is the select list in CELRow order, with eventextra aliased to extra.
 	columns string
+	// wireCfg is the connection's settings when Stream reads on the wire (wire.go); nil reads
+	// through the driver.
+	wireCfg *mysql.Config
 
 	queries atomic.Int64 // queries run, for tests that bound FirstIDAt
 	// sizeHint is the capacity readRows allocates: the size of the last result.
@@ -106,6 +109,9 @@ func OpenCEL(ctx context.Context, dsn, table string, loc *time.Location) (*CEL, 
 	}
 	if s.db, err = connect(cfg, loc); err != nil {
 		return nil, fmt.Errorf("open mysql.dsn %s: %w", RedactDSN(dsn), err)
+	}
+	if wireCapable(cfg) {
+		s.wireCfg = cfg
 	}
 	if err := s.detectColumns(ctx); err != nil {
 		s.db.Close()
@@ -416,27 +422,17 @@ func (c *rawChunk) reset() {
 	c.n, c.id, c.spans, c.arena = 0, c.id[:0], c.spans[:0], c.arena[:0]
 }
 
-// add appends a row; vals are its columns after the id.
-func (c *rawChunk) add(id int64, vals []driver.Value) error {
+// add appends a row; cols are its columns after the id.
+func (c *rawChunk) add(id int64, cols [][]byte) {
 	var sp [18][2]int32
-	for i, v := range vals {
-		var b []byte
-		switch v := v.(type) {
-		case nil:
-		case []byte:
-			b = capField(v)
-		case string:
-			b = capField([]byte(v))
-		default:
-			return fmt.Errorf("cel id %d: column %s is %T, not text", id, celColumns[i+1], v)
-		}
+	for i, b := range cols {
+		b = capField(b)
 		sp[i] = [2]int32{int32(len(c.arena)), int32(len(c.arena) + len(b))}
 		c.arena = append(c.arena, b...)
 	}
 	c.id = append(c.id, id)
 	c.spans = append(c.spans, sp)
 	c.n++
-	return nil
 }
 
 // row returns row i's columns, indexed as celColumns (the id's slot is empty).
@@ -447,18 +443,87 @@ func (c *rawChunk) row(i int) *[19][]byte {
 	return &c.cols
 }
 
+// chunker fills chunks taken from free with rows and sends each full one to full.
+type chunker struct {
+	size       int
+	full, free chan *rawChunk
+	c          *rawChunk
+	last       int64 // the last row's id, for errors
+}
+
+// add appends a row: its id and its other columns.
+func (k *chunker) add(ctx context.Context, id int64, cols [][]byte) error {
+	if k.c == nil {
+		select {
+		case k.c = <-k.free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		k.c.reset()
+	}
+	k.c.add(id, cols)
+	k.last = id
+	if k.c.n == k.size {
+		k.full <- k.c
+		k.c = nil
+	}
+	return nil
+}
+
+// flush sends the last chunk, when it holds rows.
+func (k *chunker) flush() {
+	if k.c != nil && k.c.n > 0 {
+		k.full <- k.c
+		k.c = nil
+	}
+}
+
 // stream runs Stream's query and sends the rows to full in chunks taken from free. It reads
-// through the driver's own interface: database/sql's per-row locking and conversions cost
-// as much as the rest of the read (BENCHMARKS.md).
+// on the wire (wire.go) when the DSN allows it, else through the driver's own interface.
 func (s *CEL) stream(ctx context.Context, fromID, toID int64, chunk int, full, free chan *rawChunk) error {
 	s.queries.Add(1)
+	// The ids are integers formatted here, so the statement needs no parameters.
+	q := fmt.Sprintf(readBetween, s.columns, s.table, fromID, toID)
+	k := &chunker{size: chunk, full: full, free: free, last: fromID - 1}
+	read := s.streamDriver
+	if s.wireCfg != nil {
+		read = s.streamWire
+	}
+	if err := read(ctx, q, k); err != nil {
+		return err
+	}
+	k.flush()
+	return nil
+}
+
+// streamWire reads q's rows on a wire connection of its own.
+func (s *CEL) streamWire(ctx context.Context, q string, k *chunker) error {
+	w, err := openWire(ctx, s.wireCfg)
+	if err != nil {
+		return s.explain(err, "connect to "+s.grantOn)
+	}
+	defer w.Close()
+	err = w.query(ctx, q, len(celColumns), func(cols [][]byte) error {
+		id, ok := parseID(cols[0])
+		if !ok {
+			return fmt.Errorf("scan cel row after id %d: id %q is not an integer", k.last, cols[0])
+		}
+		return k.add(ctx, id, cols[1:])
+	})
+	if err != nil {
+		return s.explain(err, "read "+s.grantOn)
+	}
+	return nil
+}
+
+// streamDriver reads q's rows through the driver's own interface: database/sql's per-row
+// locking and conversions cost as much as the rest of the read (BENCHMARKS.md).
+func (s *CEL) streamDriver(ctx context.Context, q string, k *chunker) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return s.explain(err, "connect to "+s.grantOn)
 	}
 	defer conn.Close()
-	// The ids are integers formatted here, so the statement needs no parameters.
-	q := fmt.Sprintf(readBetween, s.columns, s.table, fromID, toID)
 	return conn.Raw(func(dc any) error {
 		qc, ok := dc.(driver.QueryerContext)
 		if !ok {
@@ -473,41 +538,35 @@ func (s *CEL) stream(ctx context.Context, fromID, toID int64, chunk int, full, f
 		if len(vals) != len(celColumns) {
 			return fmt.Errorf("query %s: %d columns, want %d", s.grantOn, len(vals), len(celColumns))
 		}
-		var c *rawChunk
-		last := fromID - 1
+		cols := make([][]byte, len(vals)-1)
 		for {
-			if c == nil {
-				select {
-				case c = <-free:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				c.reset()
-			}
 			err := rows.Next(vals)
 			if errors.Is(err, io.EOF) {
-				break
+				return nil
 			}
 			if err != nil {
 				return s.explain(err, "read "+s.grantOn)
 			}
 			id, ok := driverID(vals[0])
 			if !ok {
-				return fmt.Errorf("scan cel row after id %d: id %v is not an integer", last, vals[0])
+				return fmt.Errorf("scan cel row after id %d: id %v is not an integer", k.last, vals[0])
 			}
-			if err := c.add(id, vals[1:]); err != nil {
-				return fmt.Errorf("scan cel row after id %d: %w", last, err)
+			for i, v := range vals[1:] {
+				switch v := v.(type) {
+				case nil:
+					cols[i] = nil
+				case []byte:
+					cols[i] = v
+				case string:
+					cols[i] = []byte(v)
+				default:
+					return fmt.Errorf("scan cel row after id %d: column %s is %T, not text", k.last, celColumns[i+1], v)
+				}
 			}
-			last = id
-			if c.n == chunk {
-				full <- c
-				c = nil
+			if err := k.add(ctx, id, cols); err != nil {
+				return err
 			}
 		}
-		if c != nil && c.n > 0 {
-			full <- c
-		}
-		return nil
 	})
 }
 
