@@ -12,15 +12,6 @@ import (
 	"github.com/celbridge/celbridge"
 )
 
-// names returns the field names in order.
-func names(fields []celbridge.Field) string {
-	var n []string
-	for _, f := range fields {
-		n = append(n, f.Name)
-	}
-	return strings.Join(n, ",")
-}
-
 // TestEvent_Fields checks the wire format: the fields of each requestType in the order of
 // README's table "What the CRM receives", companyID before requestType.
 func TestEvent_Fields(t *testing.T) {

@@ -620,7 +620,7 @@ func TestDispatcher_AcceptedNotRecordedAtStop(t *testing.T) {
 // TestDispatcher_RetryWriteErrorCoolsDown: a failed push whose retry cannot be recorded is
 // not pushed again before the cooldown, even when woken.
 func TestDispatcher_RetryWriteErrorCoolsDown(t *testing.T) {
-	srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "later", 503) })
+	srv := newRecordCRM(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "later", http.StatusServiceUnavailable) })
 	b := setup(t, srv.URL)
 	b.ob.add(callEvents("803", 0)[:1]...)
 	b.ob.retryErr = errors.New("database or disk is full")

@@ -9,12 +9,6 @@ import (
 	"time"
 )
 
-// arrival is one request the CRM stub received.
-type arrival struct {
-	at  time.Time
-	key string // Idempotency-Key: <generalCallID>-<requestType>[-n]
-}
-
 // stub is a local CRM: it answers every POST with 200 at once and records when each event
 // arrived, per URL path (one path per celbridge instance).
 type stub struct {
