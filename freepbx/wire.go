@@ -76,7 +76,7 @@ func (w *wire) Close() error {
 // is nil). The slices are valid until row returns. An error from row stops the read and is
 // returned as it is; the connection is then unusable and must be closed. A server error is a
 // *mysql.MySQLError, as the driver returns it. When ctx ends, the socket's deadline passes, so
-// that a blocked read returns, and query returns ctx's error.
+// that a blocked read returns, and query returns ctx's error (whatever else failed).
 func (w *wire) query(ctx context.Context, q string, ncol int, row func(cols [][]byte) error) error {
 	stop := context.AfterFunc(ctx, func() { w.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
