@@ -15,7 +15,8 @@ import (
 
 // Connection settings: the PBX's database must not feel celbridge. Two connections a pool are
 // enough for one poller plus a status or backfill query; the daemon has two pools (the CEL
-// reads and, when [freepbx] read is on, the configuration reads), so at most four.
+// reads and, when [freepbx] read is on, the configuration reads), so at most four. A backfill's
+// streaming read opens one connection of its own for as long as it reads (wire.go).
 const (
 	dialTimeout     = 5 * time.Second
 	ioTimeout       = 30 * time.Second
