@@ -26,10 +26,9 @@ import (
 // DSNs (and custom networks the driver dials itself) read through the driver as before
 // (wireCapable). Compression is turned off on the wire connection.
 type wire struct {
-	dc   driver.Conn // the driver's connection, for Close (COM_QUIT)
-	conn net.Conn    // its socket
-	r    packetReader
-	io   time.Duration // each read's and write's deadline, as the driver's readTimeout
+	dc   driver.Conn  // the driver's connection, for Close (COM_QUIT)
+	conn net.Conn     // its socket
+	r    packetReader // its timeout is also the query write's
 }
 
 // wireCapable says whether cfg's connections can be read on the wire.
@@ -62,9 +61,9 @@ func openWire(ctx context.Context, cfg *mysql.Config) (*wire, error) {
 		dc.Close()
 		return nil, errors.New("the MySQL driver did not dial through celbridge")
 	}
-	w := &wire{dc: dc, conn: sock, io: cmp.Or(cfg.ReadTimeout, ioTimeout)}
-	w.r = packetReader{conn: sock, buf: make([]byte, 64<<10), timeout: w.io}
-	return w, nil
+	// Each read's and write's deadline is the driver's readTimeout.
+	r := packetReader{conn: sock, buf: make([]byte, 64<<10), timeout: cmp.Or(cfg.ReadTimeout, ioTimeout)}
+	return &wire{dc: dc, conn: sock, r: r}, nil
 }
 
 // Close ends the session (COM_QUIT when the connection is clean) and closes the socket.
@@ -108,7 +107,7 @@ func (w *wire) run(q string, ncol int, row func(cols [][]byte) error) error {
 	pkt := make([]byte, 4, 5+len(q))
 	binary.LittleEndian.PutUint32(pkt, uint32(len(q)+1)) // the 4th byte, the sequence, is 0
 	pkt = append(append(pkt, comQuery), q...)
-	w.conn.SetWriteDeadline(time.Now().Add(w.io))
+	w.conn.SetWriteDeadline(time.Now().Add(w.r.timeout))
 	if _, err := w.conn.Write(pkt); err != nil {
 		return fmt.Errorf("send query: %w", err)
 	}

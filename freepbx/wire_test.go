@@ -200,7 +200,7 @@ func pipeWire(t *testing.T, server []byte, oneByte, hang bool) *wire {
 	if oneByte {
 		c = oneByteConn{client}
 	}
-	return &wire{conn: c, io: time.Minute, r: packetReader{conn: c, buf: make([]byte, 16), timeout: time.Minute}}
+	return &wire{conn: c, r: packetReader{conn: c, buf: make([]byte, 16), timeout: time.Minute}}
 }
 
 func collect(w *wire, ctx context.Context) ([]string, error) {
